@@ -1,0 +1,24 @@
+// ESM entry: the same objects as the CommonJS entry.
+import cjs from './index.js'
+
+export const {
+  Verifier,
+  verifyWebhookSignature,
+  computeWebhookSignature,
+  buildWebhookSigningPayload,
+  signDelivery,
+  validateDecimalString,
+  parseToStroops,
+  formatFromStroops,
+  replayResult,
+  outcomeCodes,
+  headerNames,
+  OutcomeCode,
+  OUTCOMES,
+  HEADERS,
+  expressWebhook,
+  captureRawBody,
+  verifyRequest,
+  RedisReplayStore,
+} = cjs
+export default cjs

@@ -1,0 +1,42 @@
+'use strict'
+// Helpers accept a ready `Verifier` or its options; options objects get one Verifier each.
+const native = require('../index.js')
+
+const built = new WeakMap()
+
+function verifierFor(options) {
+  if (options instanceof native.Verifier) return options
+  if (options && options.verifier instanceof native.Verifier) return options.verifier
+  if (!options || typeof options !== 'object') {
+    const error = new TypeError('pass a Verifier or Verifier options ({ secret, ... })')
+    error.code = 'ERR_FLUXORA_INVALID_ARGUMENT'
+    throw error
+  }
+  let verifier = built.get(options)
+  if (!verifier) {
+    const { replayStore, verifier: _ignored, ...verifierOptions } = options
+    if (replayStore && verifierOptions.replay === undefined) verifierOptions.replay = false
+    verifier = new native.Verifier(verifierOptions)
+    built.set(options, verifier)
+  }
+  return verifier
+}
+
+/** Runs the verification, through an asynchronous replay store when one is configured. */
+function verifyWith(options, headers, rawBody, now) {
+  const verifier = verifierFor(options)
+  const store = options && !(options instanceof native.Verifier) ? options.replayStore : undefined
+  if (store) return store.verifyHeaders(verifier, headers, rawBody, now)
+  return verifier.verifyHeaders(headers, rawBody, now)
+}
+
+function parsePayload(rawBody) {
+  if (rawBody.length === 0) return undefined
+  try {
+    return JSON.parse(Buffer.from(rawBody).toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+module.exports = { verifierFor, verifyWith, parsePayload }

@@ -1,0 +1,100 @@
+//! The in-memory replay store: the core's indexed [`CoreStore`], shared between threads.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use fluxora_webhooks::MemoryReplayStore as CoreStore;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// Default number of deliveries an in-memory store remembers at once.
+pub(crate) const DEFAULT_CAPACITY: usize = CoreStore::DEFAULT_CAPACITY;
+
+/// An in-process replay store: bounded, TTL-aware and safe to share between threads.
+///
+/// Remembers each accepted delivery id for ``delivery_retention_seconds`` and each
+/// (timestamp, signature) pair until ``timestamp + tolerance``. It never forgets an
+/// unexpired entry to make room: once ``capacity`` deliveries are remembered, new ones
+/// are answered ``consumer_overloaded`` (429) until entries expire. One process only;
+/// use ``RedisReplayStore`` for several worker processes.
+#[pyclass(module = "fluxora_webhooks", frozen)]
+pub(crate) struct MemoryReplayStore {
+    inner: Mutex<CoreStore>,
+}
+
+impl MemoryReplayStore {
+    /// Locks the store. A poisoned lock still holds consistent maps (no code that can
+    /// panic runs while it is held), so it is taken over rather than propagated.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, CoreStore> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[pymethods]
+impl MemoryReplayStore {
+    #[new]
+    #[pyo3(signature = (capacity = 100_000, delivery_retention_seconds = 86_400))]
+    pub(crate) fn new(capacity: usize, delivery_retention_seconds: u64) -> PyResult<Self> {
+        if capacity == 0 {
+            return Err(PyValueError::new_err("capacity must be at least 1"));
+        }
+        Ok(Self {
+            inner: Mutex::new(CoreStore::with_delivery_retention(
+                capacity,
+                delivery_retention_seconds,
+            )),
+        })
+    }
+
+    /// The most deliveries remembered at once.
+    #[getter]
+    fn capacity(&self) -> usize {
+        self.lock().capacity()
+    }
+
+    /// How long an accepted delivery id is remembered, in seconds.
+    #[getter]
+    fn delivery_retention_seconds(&self) -> u64 {
+        self.lock().delivery_retention_seconds()
+    }
+
+    /// How many deliveries are still remembered at ``now`` (Unix seconds).
+    fn live_entries(&self, now: u64) -> usize {
+        self.lock().live_entries(now)
+    }
+
+    /// Forgets everything (for tests).
+    fn clear(&self) {
+        let mut store = self.lock();
+        *store = CoreStore::with_delivery_retention(
+            store.capacity(),
+            store.delivery_retention_seconds(),
+        );
+    }
+
+    fn __repr__(&self) -> String {
+        let store = self.lock();
+        format!(
+            "MemoryReplayStore(capacity={}, delivery_retention_seconds={})",
+            store.capacity(),
+            store.delivery_retention_seconds()
+        )
+    }
+}
+
+/// A replay store that remembers nothing: every signed delivery is fresh.
+///
+/// For receivers that de-duplicate elsewhere (for instance in their own database).
+#[pyclass(module = "fluxora_webhooks", frozen)]
+pub(crate) struct NoReplayStore;
+
+#[pymethods]
+impl NoReplayStore {
+    #[new]
+    fn new() -> Self {
+        Self
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "NoReplayStore()"
+    }
+}

@@ -1,0 +1,134 @@
+//! Replay protection: remembering accepted deliveries, consulted only after a signature matched.
+
+mod fixed;
+#[cfg(feature = "alloc")]
+mod memory;
+
+pub use fixed::FixedReplayStore;
+#[cfg(feature = "alloc")]
+pub use memory::MemoryReplayStore;
+
+use sha2::{Digest, Sha256};
+
+/// How long an accepted delivery id is remembered by default: 24 hours.
+pub const DEFAULT_DELIVERY_RETENTION_SECONDS: u64 = 86_400;
+
+/// One accepted delivery, offered to a [`ReplayGuard`] to check and record.
+///
+/// The guard is only consulted after the signature matched, so unsigned input can
+/// never change what a store holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayEntry<'a> {
+    /// The delivery id header, as received (not signed).
+    pub delivery_id: &'a [u8],
+    /// The parsed, signed timestamp.
+    pub timestamp: u64,
+    /// The decoded signature (canonical: the same for upper- and lowercase headers).
+    pub signature: [u8; 32],
+    /// The verification time, in Unix seconds.
+    pub now: u64,
+    /// Until when (inclusive) the (timestamp, signature) pair must be remembered:
+    /// `timestamp + tolerance`; after that the freshness check rejects it anyway.
+    pub signature_expires_at: u64,
+}
+
+/// What a [`ReplayGuard`] decided about a [`ReplayEntry`].
+///
+/// ```
+/// use fluxora_webhooks::{FixedReplayStore, ReplayEntry, ReplayGuard, ReplayVerdict};
+///
+/// let mut store = FixedReplayStore::<1>::new();
+/// let entry = ReplayEntry {
+///     delivery_id: b"dlv_1",
+///     timestamp: 1_710_000_000,
+///     signature: [7; 32],
+///     now: 1_710_000_000,
+///     signature_expires_at: 1_710_000_300,
+/// };
+/// assert_eq!(store.check_and_record(&entry), ReplayVerdict::Fresh);
+/// assert_eq!(store.check_and_record(&entry), ReplayVerdict::DuplicateDelivery);
+/// let other = ReplayEntry { delivery_id: b"dlv_2", ..entry };
+/// assert_eq!(store.check_and_record(&other), ReplayVerdict::ReplayedSignature);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayVerdict {
+    /// Never seen: now recorded.
+    Fresh,
+    /// The delivery id was already accepted.
+    DuplicateDelivery,
+    /// The same (timestamp, signature) was accepted under another delivery id.
+    ReplayedSignature,
+    /// No room to record the delivery without forgetting an unexpired one.
+    Full,
+}
+
+/// Check-and-record of accepted deliveries, as one atomic step.
+///
+/// Implementations must check the delivery id first, then the (timestamp, signature)
+/// pair, and must never evict an unexpired entry to make room: answer
+/// [`ReplayVerdict::Full`] instead.
+///
+/// ```
+/// use fluxora_webhooks::{ReplayEntry, ReplayGuard, ReplayVerdict};
+///
+/// /// A guard that trusts an external "seen" flag, e.g. a database lookup.
+/// struct AlwaysSeen;
+/// impl ReplayGuard for AlwaysSeen {
+///     fn check_and_record(&mut self, _entry: &ReplayEntry<'_>) -> ReplayVerdict {
+///         ReplayVerdict::DuplicateDelivery
+///     }
+/// }
+/// ```
+pub trait ReplayGuard {
+    /// Checks the entry against what was accepted before and, when fresh, records it.
+    fn check_and_record(&mut self, entry: &ReplayEntry<'_>) -> ReplayVerdict;
+}
+
+impl<G: ReplayGuard + ?Sized> ReplayGuard for &mut G {
+    fn check_and_record(&mut self, entry: &ReplayEntry<'_>) -> ReplayVerdict {
+        (**self).check_and_record(entry)
+    }
+}
+
+/// A guard that remembers nothing: every signed delivery is fresh.
+///
+/// For receivers that de-duplicate elsewhere (for instance in their database).
+///
+/// ```
+/// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Verifier, sign};
+///
+/// let verifier = Verifier::new(b"topsecret");
+/// let signature = sign(b"topsecret", b"1710000000", b"{}");
+/// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+/// assert!(verifier.verify(&headers, b"{}", 1710000000, &mut NoReplayGuard).is_ok());
+/// assert!(verifier.verify(&headers, b"{}", 1710000000, &mut NoReplayGuard).is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoReplayGuard;
+
+impl ReplayGuard for NoReplayGuard {
+    fn check_and_record(&mut self, _entry: &ReplayEntry<'_>) -> ReplayVerdict {
+        ReplayVerdict::Fresh
+    }
+}
+
+/// Delivery ids are remembered by digest, so ids of any length take a fixed size.
+pub(crate) fn delivery_digest(delivery_id: &[u8]) -> [u8; 32] {
+    Sha256::digest(delivery_id).into()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::ReplayEntry;
+
+    /// An accepted delivery whose signature is `tag` repeated, signed `timestamp`.
+    pub(crate) fn entry(id: &[u8], timestamp: u64, tag: u8, now: u64) -> ReplayEntry<'_> {
+        ReplayEntry {
+            delivery_id: id,
+            timestamp,
+            signature: [tag; 32],
+            now,
+            signature_expires_at: timestamp + 300,
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The verifier: every check of the contract, in order, one-shot or over a streamed body.
+
+use core::fmt;
+
+use subtle::Choice;
+
+use crate::headers::{DeliveryHeaders, present};
+use crate::mac::Mac;
+use crate::outcome::Outcome;
+use crate::replay::{ReplayEntry, ReplayGuard, ReplayVerdict};
+use crate::signature::{Signer, decode_signature, tag_matches};
+use crate::timestamp::parse_timestamp;
+
+/// Default freshness window: 300 seconds either side of `now`, boundary inclusive.
+pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
+/// Default body limit: 256 KiB (a body of exactly this many bytes passes).
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 262_144;
+/// Default grace window of a rotated-out secret: 24 hours after `rotated_at`.
+pub const DEFAULT_GRACE_WINDOW_SECONDS: u64 = 86_400;
+
+#[derive(Clone)]
+struct PreviousSecret {
+    signer: Signer,
+    rotated_at: Option<u64>,
+}
+
+/// Verifies Fluxora deliveries against a current secret and, during rotation, a previous one.
+///
+/// Built once from configuration and reused for every delivery: each secret is keyed into
+/// HMAC-SHA256 at construction, never per message. `Debug` never shows a secret.
+///
+/// ```
+/// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Outcome, Verifier, sign};
+///
+/// let now = 1_710_000_000;
+/// let verifier = Verifier::new(b"new-secret")
+///     .with_previous_secret(b"old-secret", Some(now - 3600))
+///     .with_tolerance_seconds(300);
+///
+/// let body = br#"{"event":"stream.updated"}"#;
+/// let signature = sign(b"old-secret", b"1710000000", body);
+/// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+///
+/// let outcome = verifier.verify(&headers, body, now, &mut NoReplayGuard);
+/// assert_eq!(outcome, Outcome::Verified { used_previous_secret: true });
+/// assert_eq!((outcome.code(), outcome.status()), ("ok", 200));
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    current: Option<Signer>,
+    previous: Option<PreviousSecret>,
+    tolerance_seconds: u64,
+    max_body_bytes: u64,
+    grace_window_seconds: u64,
+}
+
+impl Verifier {
+    /// A verifier for `secret` with the default tolerance, body limit and grace window.
+    ///
+    /// An empty secret is accepted here and answers `missing_secret` (500) on every
+    /// delivery, so a misconfigured receiver makes the sender retry instead of dropping.
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            current: (!secret.is_empty()).then(|| Signer::new(secret)),
+            previous: None,
+            tolerance_seconds: DEFAULT_TOLERANCE_SECONDS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            grace_window_seconds: DEFAULT_GRACE_WINDOW_SECONDS,
+        }
+    }
+
+    /// Also accepts signatures by the previous secret, rotated out at `rotated_at`
+    /// (Unix seconds). Without `rotated_at` the previous secret never expires; with it,
+    /// it expires once `now - rotated_at` exceeds the grace window. An empty previous
+    /// secret means none.
+    pub fn with_previous_secret(mut self, secret: &[u8], rotated_at: Option<u64>) -> Self {
+        self.previous = (!secret.is_empty()).then(|| PreviousSecret {
+            signer: Signer::new(secret),
+            rotated_at,
+        });
+        self
+    }
+
+    /// How long the previous secret stays valid after `rotated_at` (default 86400 s).
+    pub fn with_grace_window_seconds(mut self, seconds: u64) -> Self {
+        self.grace_window_seconds = seconds;
+        self
+    }
+
+    /// The freshness window either side of `now` (default 300 s, boundary inclusive).
+    pub fn with_tolerance_seconds(mut self, seconds: u64) -> Self {
+        self.tolerance_seconds = seconds;
+        self
+    }
+
+    /// The largest accepted body in bytes (default 262144, boundary inclusive).
+    pub fn with_max_body_bytes(mut self, bytes: u64) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The configured freshness window in seconds.
+    pub fn tolerance_seconds(&self) -> u64 {
+        self.tolerance_seconds
+    }
+
+    /// The configured body limit in bytes.
+    pub fn max_body_bytes(&self) -> u64 {
+        self.max_body_bytes
+    }
+
+    /// The configured grace window of the previous secret in seconds.
+    pub fn grace_window_seconds(&self) -> u64 {
+        self.grace_window_seconds
+    }
+
+    /// Verifies one delivery whose whole body is at hand, at time `now` (Unix seconds).
+    ///
+    /// The replay guard is consulted only after the signature matched. Checks that need
+    /// no hashing run first, so a stale or malformed delivery costs no HMAC work.
+    pub fn verify<G: ReplayGuard + ?Sized>(
+        &self,
+        headers: &DeliveryHeaders<'_>,
+        body: &[u8],
+        now: u64,
+        guard: &mut G,
+    ) -> Outcome {
+        let (current, received) = match self.required_headers(headers) {
+            Ok(found) => found,
+            Err(outcome) => return outcome,
+        };
+        if u64::try_from(body.len()).unwrap_or(u64::MAX) > self.max_body_bytes {
+            return Outcome::PayloadTooLarge {
+                limit: self.max_body_bytes,
+            };
+        }
+        let (timestamp, signature) =
+            match fresh_signed_fields(&received, now, self.tolerance_seconds) {
+                Ok(fields) => fields,
+                Err(outcome) => return outcome,
+            };
+        let previous_expired = self.previous_expired(now);
+        let by_current = tag_matches(hash(current, received.timestamp, body), &signature);
+        let by_previous = match &self.previous {
+            Some(previous) if !previous_expired => {
+                tag_matches(hash(&previous.signer, received.timestamp, body), &signature)
+            }
+            _ => Choice::from(0),
+        };
+        let accepted = Accepted {
+            delivery_id: received.delivery_id,
+            timestamp,
+            signature,
+            now,
+            tolerance_seconds: self.tolerance_seconds,
+        };
+        accepted.conclude(by_current, by_previous, previous_expired, guard)
+    }
+
+    /// Checks 1 to 4: a secret is configured and the three headers are present.
+    fn required_headers<'a>(
+        &self,
+        headers: &DeliveryHeaders<'a>,
+    ) -> Result<(&Signer, Received<'a>), Outcome> {
+        let current = self.current.as_ref().ok_or(Outcome::MissingSecret)?;
+        let delivery_id = present(headers.delivery_id).ok_or(Outcome::MissingDeliveryId)?;
+        let timestamp = present(headers.timestamp).ok_or(Outcome::MissingTimestamp)?;
+        let signature = present(headers.signature).ok_or(Outcome::MissingSignature)?;
+        Ok((
+            current,
+            Received {
+                delivery_id,
+                timestamp,
+                signature,
+            },
+        ))
+    }
+
+    /// Starts verifying a delivery whose body arrives in chunks.
+    ///
+    /// Fails at once with the header checks that precede the size check (`missing_*`);
+    /// otherwise feed the body with [`BodyVerification::update`], which fails with
+    /// `payload_too_large` as soon as the limit is passed, then call
+    /// [`BodyVerification::finish`].
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Outcome, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret").with_max_body_bytes(8);
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", "00");
+    /// let mut verification = verifier.start(&headers, 1710000000).unwrap();
+    /// assert!(verification.update(b"12345678").is_ok());
+    /// assert_eq!(
+    ///     verification.update(b"9"),
+    ///     Err(Outcome::PayloadTooLarge { limit: 8 })
+    /// );
+    /// ```
+    #[inline]
+    pub fn start<'a>(
+        &self,
+        headers: &DeliveryHeaders<'a>,
+        now: u64,
+    ) -> Result<BodyVerification<'a>, Outcome> {
+        let (current, received) = self.required_headers(headers)?;
+        let previous_expired = self.previous_expired(now);
+        let previous = match &self.previous {
+            Some(previous) if !previous_expired => Some(previous.signer.begin(received.timestamp)),
+            _ => None,
+        };
+        Ok(BodyVerification {
+            received,
+            now,
+            tolerance_seconds: self.tolerance_seconds,
+            max_body_bytes: self.max_body_bytes,
+            current: current.begin(received.timestamp),
+            previous,
+            previous_expired,
+            body_len: 0,
+        })
+    }
+
+    fn previous_expired(&self, now: u64) -> bool {
+        match &self.previous {
+            Some(PreviousSecret {
+                rotated_at: Some(rotated_at),
+                ..
+            }) => now.saturating_sub(*rotated_at) > self.grace_window_seconds,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("secret", &self.current.as_ref().map(|_| "<redacted>"))
+            .field(
+                "previous_secret",
+                &self.previous.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "previous_secret_rotated_at",
+                &self.previous.as_ref().and_then(|p| p.rotated_at),
+            )
+            .field("grace_window_seconds", &self.grace_window_seconds)
+            .field("tolerance_seconds", &self.tolerance_seconds)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+/// A verification in progress over a body that arrives in chunks.
+///
+/// Made by [`Verifier::start`]. Holds the keyed HMAC states with `timestamp.` already
+/// absorbed; each chunk is hashed once per still-valid secret.
+///
+/// ```
+/// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Outcome, Verifier, sign};
+///
+/// let verifier = Verifier::new(b"topsecret");
+/// let signature = sign(b"topsecret", b"1710000000", b"{\"event\":\"stream.created\"}");
+/// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+///
+/// let mut verification = verifier.start(&headers, 1_710_000_000)?;
+/// for chunk in [&b"{\"event\":"[..], b"\"stream.created\"}"] {
+///     verification.update(chunk)?; // stops early with payload_too_large
+/// }
+/// assert_eq!(verification.body_len(), 26);
+/// assert!(verification.finish(&mut NoReplayGuard).is_ok());
+/// # Ok::<(), Outcome>(())
+/// ```
+pub struct BodyVerification<'a> {
+    received: Received<'a>,
+    now: u64,
+    tolerance_seconds: u64,
+    max_body_bytes: u64,
+    current: Mac,
+    previous: Option<Mac>,
+    previous_expired: bool,
+    body_len: u64,
+}
+
+impl BodyVerification<'_> {
+    /// Feeds the next chunk of the raw body.
+    ///
+    /// Fails with `payload_too_large` the moment the running length passes the limit,
+    /// so a server can answer 413 without reading the rest. Once failed, every later
+    /// call fails the same way.
+    #[inline]
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), Outcome> {
+        let chunk_len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+        self.body_len = self.body_len.saturating_add(chunk_len);
+        if self.body_len > self.max_body_bytes {
+            return Err(Outcome::PayloadTooLarge {
+                limit: self.max_body_bytes,
+            });
+        }
+        self.current.update(chunk);
+        if let Some(previous) = &mut self.previous {
+            previous.update(chunk);
+        }
+        Ok(())
+    }
+
+    /// How many body bytes were fed so far.
+    pub fn body_len(&self) -> u64 {
+        self.body_len
+    }
+
+    /// Runs the checks that follow the body, in contract order, and on a signature match
+    /// asks the replay guard to check and record the delivery.
+    #[inline]
+    pub fn finish<G: ReplayGuard + ?Sized>(self, guard: &mut G) -> Outcome {
+        if self.body_len > self.max_body_bytes {
+            return Outcome::PayloadTooLarge {
+                limit: self.max_body_bytes,
+            };
+        }
+        let (timestamp, signature) =
+            match fresh_signed_fields(&self.received, self.now, self.tolerance_seconds) {
+                Ok(fields) => fields,
+                Err(outcome) => return outcome,
+            };
+        let by_current = tag_matches(self.current, &signature);
+        let by_previous = self.previous.map_or(Choice::from(0), |previous| {
+            tag_matches(previous, &signature)
+        });
+        let accepted = Accepted {
+            delivery_id: self.received.delivery_id,
+            timestamp,
+            signature,
+            now: self.now,
+            tolerance_seconds: self.tolerance_seconds,
+        };
+        accepted.conclude(by_current, by_previous, self.previous_expired, guard)
+    }
+}
+
+impl fmt::Debug for BodyVerification<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyVerification")
+            .field("body_len", &self.body_len)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The three signed-delivery headers, present and non-empty, as received.
+#[derive(Clone, Copy)]
+struct Received<'a> {
+    delivery_id: &'a [u8],
+    timestamp: &'a [u8],
+    signature: &'a [u8],
+}
+
+/// Checks 6 and 7, then decodes the signature header (malformed is a mismatch, step 8).
+#[inline]
+fn fresh_signed_fields(
+    received: &Received<'_>,
+    now: u64,
+    tolerance_seconds: u64,
+) -> Result<(u64, [u8; 32]), Outcome> {
+    let timestamp = parse_timestamp(received.timestamp).ok_or(Outcome::InvalidTimestamp)?;
+    if now.abs_diff(timestamp) > tolerance_seconds {
+        return Err(Outcome::TimestampOutsideTolerance { tolerance_seconds });
+    }
+    let signature = decode_signature(received.signature).ok_or(Outcome::SignatureMismatch)?;
+    Ok((timestamp, signature))
+}
+
+/// HMAC of `timestamp.body` under one prepared secret.
+#[inline]
+fn hash(signer: &Signer, timestamp: &[u8], body: &[u8]) -> Mac {
+    let mut mac = signer.begin(timestamp);
+    mac.update(body);
+    mac
+}
+
+/// A delivery whose headers passed every check before the signature comparison.
+struct Accepted<'a> {
+    delivery_id: &'a [u8],
+    timestamp: u64,
+    signature: [u8; 32],
+    now: u64,
+    tolerance_seconds: u64,
+}
+
+impl Accepted<'_> {
+    /// Step 8 (which secret matched, computed by the caller for every valid secret so
+    /// timing does not tell which one signed), then step 9 (the replay guard).
+    #[inline]
+    fn conclude<G: ReplayGuard + ?Sized>(
+        self,
+        by_current: Choice,
+        by_previous: Choice,
+        previous_expired: bool,
+        guard: &mut G,
+    ) -> Outcome {
+        if !bool::from(by_current | by_previous) {
+            return if previous_expired {
+                Outcome::PreviousSecretExpired
+            } else {
+                Outcome::SignatureMismatch
+            };
+        }
+        let entry = ReplayEntry {
+            delivery_id: self.delivery_id,
+            timestamp: self.timestamp,
+            signature: self.signature,
+            now: self.now,
+            signature_expires_at: self.timestamp.saturating_add(self.tolerance_seconds),
+        };
+        match guard.check_and_record(&entry) {
+            ReplayVerdict::Fresh => Outcome::Verified {
+                used_previous_secret: !bool::from(by_current),
+            },
+            ReplayVerdict::DuplicateDelivery => Outcome::DuplicateDelivery,
+            ReplayVerdict::ReplayedSignature => Outcome::ReplayedSignature,
+            ReplayVerdict::Full => Outcome::ConsumerOverloaded,
+        }
+    }
+}

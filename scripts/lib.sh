@@ -1,0 +1,79 @@
+# Shared helpers for the project's scripts. Source it: `. "$(dirname "$0")/lib.sh"`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+# apt-get install only what is missing; `apt-get update` once per run.
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ -z "${FLUXORA_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    export FLUXORA_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# A Python virtual environment inside the build directory, reused between runs.
+python_venv() {
+  local venv="$CARGO_TARGET_DIR/venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --upgrade pip
+  fi
+  echo "$venv"
+}
+
+# pip-installs into a venv's python ($1) each requirement whose module does not import.
+# Standard input: lines of `module requirement`.
+pip_install_missing() {
+  local py="$1" module requirement need=()
+  while read -r module requirement; do
+    "$py" -c "import $module" >/dev/null 2>&1 || need+=("$requirement")
+  done
+  [ ${#need[@]} -eq 0 ] || "$py" -m pip install -q "${need[@]}"
+}
+
+# Builds the abi3 wheel of bindings-python (release) with the venv's maturin into a fresh
+# $CARGO_TARGET_DIR/wheels/python; maturin's output goes to stderr, the wheel's path to stdout.
+python_build_wheel() {
+  local venv="$1" wheels="$CARGO_TARGET_DIR/wheels/python"
+  rm -rf "$wheels"
+  "$venv/bin/maturin" build --release --locked -m "$ROOT/bindings-python/Cargo.toml" -o "$wheels" -i "$venv/bin/python" >&2 || return
+  ls "$wheels"/fluxora_webhooks-*-abi3-*.whl
+}
+
+# Installs a wheel ($2) into a venv's python ($1): not editable, without dependencies.
+python_install_wheel() {
+  "$1" -m pip install -q --force-reinstall --no-deps "$2"
+}
+
+# node and npm (from apt when missing) and cargo, with npm's audit, fund and update notices off.
+node_toolchain() {
+  export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+  step "node, npm, cargo"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm
+  fi
+  command -v cargo >/dev/null 2>&1 || { echo "cargo (rustup stable) is required" >&2; exit 1; }
+  node --version
+}
+
+# `npm ci` only when the lock file changed since the last install (idempotent and fast on re-run).
+npm_ci() {
+  local dir="$1" stamp="$1/node_modules/.fluxora-lock.sha256" sum
+  sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+    echo "$dir: node_modules up to date"
+    return 0
+  fi
+  (cd "$dir" && npm ci --no-audit --no-fund)
+  echo "$sum" >"$stamp"
+}

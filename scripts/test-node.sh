@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Node: installs what is missing, builds the napi-rs addon (release), runs the whole Node suite
+# (conformance, API, properties, Express over HTTP, Fetch, Redis), the `tsc --strict` check of
+# the declarations, and a pack-and-install of the npm tarball into a fresh project.
+. "$(dirname "$0")/lib.sh"
+
+NODE_DIR="$ROOT/bindings-node"
+EXAMPLE_DIR="$ROOT/examples/node-express"
+export FLUXORA_REDIS_URL="${FLUXORA_REDIS_URL:-redis://127.0.0.1:6379}"
+
+node_toolchain
+
+step "redis on 127.0.0.1:6379"
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  redis-server --port 6379 --bind 127.0.0.1 --daemonize yes --save '' --appendonly no
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
+fi
+
+step "npm ci (bindings-node)"
+npm_ci "$NODE_DIR"
+
+step "napi build --platform --release"
+(cd "$NODE_DIR" && npx napi build --platform --release)
+
+step "npm ci (examples/node-express)"
+npm_ci "$EXAMPLE_DIR"
+
+step "node --test"
+(cd "$NODE_DIR" && node --test test/*.test.js)
+
+step "tsc --strict (types-check/example.ts)"
+(cd "$NODE_DIR" && npx tsc -p types-check)
+
+step "npm pack, then install the tarball into a fresh project"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+(cd "$NODE_DIR" && npm pack --silent --pack-destination "$work" >/dev/null)
+tarball="$(ls "$work"/fluxora-webhooks-*.tgz)"
+mkdir "$work/app"
+cd "$work/app"
+npm init -y >/dev/null
+npm install --no-audit --no-fund "$tarball" >/dev/null
+cat >check.cjs <<'JS'
+const w = require('@fluxora/webhooks')
+const body = '{"event":"stream.updated"}'
+const headers = w.signDelivery('topsecret', body, { timestamp: 1710000000 })
+const result = new w.Verifier({ secret: 'topsecret' }).verifyHeaders(headers, Buffer.from(body), 1710000000)
+if (result.code !== 'ok' || headers['x-fluxora-signature'] !== '925006549b879c8d9e91c10a153254fb4b6e2241820a1b072e28aa2fa8caeb79') process.exit(1)
+console.log('require: ok')
+JS
+cat >check.mjs <<'JS'
+import { verifyWebhookSignature, OutcomeCode } from '@fluxora/webhooks'
+const result = verifyWebhookSignature({ secret: 'topsecret', deliveryId: 'd', timestamp: '1710000000',
+  signature: 'a58f63482c493d44f954ec6c03e39ba650afb13861ab782835c1e08aa7d56366', rawBody: '', now: 1710000000 })
+if (result.code !== OutcomeCode.OK) process.exit(1)
+console.log('import: ok')
+JS
+node check.cjs
+node check.mjs
+echo "node suite: all checks passed"

@@ -1,0 +1,339 @@
+//! Server configuration, validated once at start: bad configuration fails fast.
+
+use core::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fluxora_webhooks::Verifier;
+
+use crate::cli::ServeArgs;
+use crate::delivery::DeliveryConfig;
+use crate::ws::WsConfig;
+
+/// Which database the server uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// An SQLite file (created when missing).
+    Sqlite {
+        /// Path of the database file.
+        path: PathBuf,
+    },
+    /// A PostgreSQL server.
+    Postgres {
+        /// The connection URL (may carry a password: never logged).
+        url: String,
+        /// Schema to create and use, if any.
+        schema: Option<String>,
+    },
+}
+
+impl DatabaseTarget {
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// Inbound webhook settings.
+#[derive(Clone)]
+pub struct WebhookConfig {
+    /// The core verifier, built once from the secrets and limits.
+    pub verifier: Verifier,
+    /// How long accepted delivery ids are remembered, in seconds.
+    pub retention_seconds: u64,
+    /// Cap on unexpired replay entries, if any.
+    pub max_entries: Option<u64>,
+}
+
+/// Chain-event ingestion settings.
+#[derive(Clone)]
+pub struct IndexerConfig {
+    /// The worker token, if ingestion is configured.
+    pub token: Option<String>,
+    /// No batch for longer than this: stalled.
+    pub stall_threshold_seconds: u64,
+    /// `lastSafeLedger` = newest ledger minus this.
+    pub finality_ledgers: u64,
+}
+
+impl fmt::Debug for IndexerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IndexerConfig")
+            .field("configured", &self.token.is_some())
+            .field("stall_threshold_seconds", &self.stall_threshold_seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rate limits, requests per minute (0 disables one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Per client IP.
+    pub per_ip: u32,
+    /// Per API key.
+    pub per_api_key: u32,
+    /// Take the client IP from `X-Forwarded-For`.
+    pub trust_proxy: bool,
+}
+
+/// The validated configuration of `serve`.
+#[derive(Clone)]
+pub struct Config {
+    /// Listen address.
+    pub host: String,
+    /// Listen port (0 picks a free one).
+    pub port: u16,
+    /// The database.
+    pub database: DatabaseTarget,
+    /// Pool size.
+    pub database_max_connections: u32,
+    /// Inbound webhooks.
+    pub webhook: WebhookConfig,
+    /// Whether a webhook secret is configured (`missing_secret` otherwise).
+    pub webhook_secret_configured: bool,
+    /// Write API keys.
+    pub api_keys: Vec<String>,
+    /// Admin API keys.
+    pub admin_api_keys: Vec<String>,
+    /// Outbound webhook delivery.
+    pub delivery: DeliveryConfig,
+    /// The WebSocket feed.
+    pub ws: WsConfig,
+    /// The chain indexer.
+    pub indexer: IndexerConfig,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// `json` or `text` logs.
+    pub json_logs: bool,
+    /// Seconds to wait for in-flight requests on shutdown.
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database.backend())
+            .field("webhook_verifier", &self.webhook.verifier)
+            .field("api_keys", &self.api_keys.len())
+            .field("admin_api_keys", &self.admin_api_keys.len())
+            .field("delivery", &self.delivery)
+            .field("rate_limits", &self.rate_limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration error, reported before anything starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(message: impl Into<String>) -> ConfigError {
+    ConfigError(message.into())
+}
+
+/// True for a PostgreSQL schema name this server accepts: `[a-z_][a-z0-9_]{0,62}`.
+pub fn valid_schema_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && (bytes[0].is_ascii_lowercase() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+}
+
+impl Config {
+    /// Validates the command line / environment.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let database = match args.database_url.as_deref().map(str::trim) {
+            None | Some("") => DatabaseTarget::Sqlite {
+                path: args.data_dir.join("fluxora.db"),
+            },
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                if let Some(schema) = &args.database_schema
+                    && !valid_schema_name(schema)
+                {
+                    return Err(invalid(format!(
+                        "DATABASE_SCHEMA {schema:?} must match [a-z_][a-z0-9_]{{0,62}}"
+                    )));
+                }
+                DatabaseTarget::Postgres {
+                    url: url.to_owned(),
+                    schema: args.database_schema.clone(),
+                }
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+                let path = rest.split('?').next().unwrap_or_default();
+                if path.is_empty() || path == ":memory:" {
+                    return Err(invalid(
+                        "DATABASE_URL sqlite: needs a file path (in-memory databases are not shared between connections)",
+                    ));
+                }
+                DatabaseTarget::Sqlite {
+                    path: PathBuf::from(path),
+                }
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "DATABASE_URL must start with postgres://, postgresql:// or sqlite:",
+                ));
+            }
+        };
+        if args.database_max_connections == 0 {
+            return Err(invalid("DATABASE_MAX_CONNECTIONS must be at least 1"));
+        }
+        if args.webhook_tolerance_seconds == 0 {
+            return Err(invalid("WEBHOOK_TOLERANCE_SECONDS must be at least 1"));
+        }
+        if args.webhook_max_body_bytes == 0 || args.webhook_max_body_bytes > 16 * 1024 * 1024 {
+            return Err(invalid(
+                "WEBHOOK_MAX_BODY_BYTES must be between 1 and 16777216",
+            ));
+        }
+        if args.replay_retention_seconds < args.webhook_tolerance_seconds {
+            return Err(invalid(
+                "REPLAY_RETENTION_SECONDS must be at least WEBHOOK_TOLERANCE_SECONDS",
+            ));
+        }
+        let previous = args
+            .webhook_secret_previous
+            .as_deref()
+            .filter(|s| !s.is_empty());
+        if args.webhook_secret_rotated_at.is_some() && previous.is_none() {
+            return Err(invalid(
+                "WEBHOOK_SECRET_ROTATED_AT is set but WEBHOOK_SECRET_PREVIOUS is not",
+            ));
+        }
+        let secret = args.webhook_secret.as_deref().unwrap_or_default();
+        let mut verifier = Verifier::new(secret.as_bytes())
+            .with_tolerance_seconds(args.webhook_tolerance_seconds)
+            .with_max_body_bytes(args.webhook_max_body_bytes)
+            .with_grace_window_seconds(args.webhook_grace_window_seconds);
+        if let Some(previous) = previous {
+            verifier =
+                verifier.with_previous_secret(previous.as_bytes(), args.webhook_secret_rotated_at);
+        }
+        let api_keys: Vec<String> = args
+            .api_keys
+            .iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if let Some(short) = api_keys.iter().position(|k| k.len() < 16) {
+            return Err(invalid(format!(
+                "API_KEYS entry #{} is shorter than 16 characters",
+                short + 1
+            )));
+        }
+        let admin_api_keys: Vec<String> = args
+            .admin_api_keys
+            .iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if let Some(short) = admin_api_keys.iter().position(|k| k.len() < 16) {
+            return Err(invalid(format!(
+                "ADMIN_API_KEYS entry #{} is shorter than 16 characters",
+                short + 1
+            )));
+        }
+        if !(1..=300).contains(&args.webhook_delivery_timeout_seconds) {
+            return Err(invalid(
+                "WEBHOOK_DELIVERY_TIMEOUT_SECONDS must be between 1 and 300",
+            ));
+        }
+        if !(1..=3_600_000).contains(&args.webhook_retry_base_ms) {
+            return Err(invalid(
+                "WEBHOOK_RETRY_BASE_MS must be between 1 and 3600000",
+            ));
+        }
+        if !(10..=60_000).contains(&args.webhook_poll_interval_ms) {
+            return Err(invalid(
+                "WEBHOOK_POLL_INTERVAL_MS must be between 10 and 60000",
+            ));
+        }
+        if args.webhook_circuit_failures == 0 {
+            return Err(invalid("WEBHOOK_CIRCUIT_FAILURES must be at least 1"));
+        }
+        let delivery = DeliveryConfig {
+            timeout: Duration::from_secs(args.webhook_delivery_timeout_seconds),
+            retry_base: Duration::from_millis(args.webhook_retry_base_ms),
+            poll_interval: Duration::from_millis(args.webhook_poll_interval_ms),
+            breaker_threshold: args.webhook_circuit_failures,
+            breaker_cooldown: Duration::from_secs(args.webhook_circuit_cooldown_seconds),
+        };
+        if args.ws_ping_interval_seconds == 0 {
+            return Err(invalid("WS_PING_INTERVAL_SECONDS must be at least 1"));
+        }
+        let token = args
+            .indexer_worker_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        if token.is_some_and(|t| t.len() < 16) {
+            return Err(invalid(
+                "INDEXER_WORKER_TOKEN is shorter than 16 characters",
+            ));
+        }
+        if args.indexer_stall_threshold_seconds == 0 {
+            return Err(invalid(
+                "INDEXER_STALL_THRESHOLD_SECONDS must be at least 1",
+            ));
+        }
+        let indexer = IndexerConfig {
+            token: token.map(str::to_owned),
+            stall_threshold_seconds: args.indexer_stall_threshold_seconds,
+            finality_ledgers: args.indexer_finality_ledgers,
+        };
+        let ws = WsConfig {
+            max_connections_per_ip: args.ws_max_connections_per_ip,
+            ping_interval: Duration::from_secs(args.ws_ping_interval_seconds),
+        };
+        let json_logs = match args.log_format.as_str() {
+            "json" => true,
+            "text" => false,
+            other => {
+                return Err(invalid(format!(
+                    "LOG_FORMAT {other:?} must be json or text"
+                )));
+            }
+        };
+        Ok(Self {
+            host: args.host.clone(),
+            port: args.port,
+            database,
+            database_max_connections: args.database_max_connections,
+            webhook: WebhookConfig {
+                verifier,
+                retention_seconds: args.replay_retention_seconds,
+                max_entries: args.replay_max_entries,
+            },
+            webhook_secret_configured: !secret.is_empty(),
+            api_keys,
+            admin_api_keys,
+            delivery,
+            ws,
+            indexer,
+            rate_limits: RateLimits {
+                per_ip: args.rate_limit_per_minute,
+                per_api_key: args.api_key_rate_limit_per_minute,
+                trust_proxy: args.trust_proxy,
+            },
+            json_logs,
+            shutdown_timeout_seconds: args.shutdown_timeout_seconds,
+        })
+    }
+}

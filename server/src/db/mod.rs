@@ -1,0 +1,181 @@
+//! The database: one pool over SQLite or PostgreSQL (sqlx `Any`), the same SQL for both.
+//!
+//! Queries use `$1`-style placeholders, which both SQLite and PostgreSQL accept, and only
+//! the TEXT and BIGINT column types.
+
+mod migrate;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::config::DatabaseTarget;
+
+pub use migrate::{MIGRATIONS, migrate};
+
+/// Which SQL engine is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (embedded file).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// The connection pool and its backend.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// The pool.
+    pub pool: AnyPool,
+    /// The engine.
+    pub backend: Backend,
+}
+
+/// Why the database could not be opened.
+#[derive(Debug)]
+pub struct DbOpenError(pub String);
+
+impl core::fmt::Display for DbOpenError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DbOpenError {}
+
+/// Removes a password from a URL for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Db {
+    /// Connects (creating the SQLite file and its directory when missing) and migrates.
+    pub async fn open(target: &DatabaseTarget, max_connections: u32) -> Result<Self, DbOpenError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend, schema) = match target {
+            DatabaseTarget::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|err| {
+                        DbOpenError(format!("cannot create {}: {err}", dir.display()))
+                    })?;
+                }
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Backend::Sqlite,
+                    None,
+                )
+            }
+            DatabaseTarget::Postgres { url, schema } => {
+                (url.clone(), Backend::Postgres, schema.clone())
+            }
+        };
+        let shown = match target {
+            DatabaseTarget::Sqlite { path } => format!("sqlite file {}", path.display()),
+            DatabaseTarget::Postgres { url, .. } => format!("postgres {}", redact_url(url)),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|err| DbOpenError(format!("bad database URL ({shown}): {err}")))?;
+        if let Some(schema) = &schema {
+            // Validated by the configuration: [a-z_][a-z0-9_]*.
+            use sqlx::{ConnectOptions, Connection};
+            let mut conn = options
+                .connect()
+                .await
+                .map_err(|err| DbOpenError(format!("cannot connect to the {shown}: {err}")))?;
+            // `IF NOT EXISTS` alone races a twin instance on the catalog; the migration lock
+            // serializes the two.
+            let create = format!(
+                "BEGIN; {}; CREATE SCHEMA IF NOT EXISTS {schema}; COMMIT",
+                migrate::POSTGRES_LOCK
+            );
+            conn.execute(create.as_str())
+                .await
+                .map_err(|err| DbOpenError(format!("cannot create schema {schema}: {err}")))?;
+            let _ = conn.close().await;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        }
+                        Backend::Postgres => {
+                            if let Some(schema) = schema {
+                                conn.execute(format!("SET search_path TO {schema}").as_str())
+                                    .await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|err| DbOpenError(format!("cannot connect to the {shown}: {err}")))?;
+        let db = Self { pool, backend };
+        migrate(&db)
+            .await
+            .map_err(|err| DbOpenError(format!("migration failed on the {shown}: {err}")))?;
+        Ok(db)
+    }
+
+    /// A trivial round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// True when a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db
+                    .code()
+                    .is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://me:pw@host/db"),
+            "postgres://me:***@host/db"
+        );
+        assert_eq!(redact_url("postgres://host/db"), "postgres://host/db");
+    }
+}

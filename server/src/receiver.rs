@@ -1,0 +1,198 @@
+//! The inbound webhook receiver as an extractor: a [`VerifiedDelivery`] exists only for a
+//! delivery the core verified and the database recorded as new.
+//!
+//! The body is streamed through the core's incremental verifier, so a body over the limit
+//! is answered 413 as soon as the limit is passed, without being buffered whole. Every
+//! failure answers the contract's status with `{ "error": code, "message": message }`.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fluxora_webhooks::{
+    DeliveryHeaders, HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP, Outcome,
+    ReplayVerdict,
+};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::error::current_request_id;
+use crate::store::replay::{self, CapturingGuard};
+use crate::util::unix_seconds;
+
+/// A delivery that passed every check of the contract and was recorded in the replay store.
+#[derive(Debug, Clone)]
+pub struct VerifiedDelivery {
+    /// The delivery id header (lossless text form).
+    pub delivery_id: String,
+    /// The event type: the signed body's `event` (or `type`) field when present, otherwise
+    /// the unsigned `x-fluxora-event` header.
+    pub event_type: Option<String>,
+    /// The body parsed as JSON, or `null` when it is not JSON.
+    pub event: Value,
+    /// Only the previous (rotated-out) secret produced the signature.
+    pub used_previous_secret: bool,
+}
+
+/// Why a delivery was not accepted.
+#[derive(Debug, Clone, Copy)]
+pub enum ReceiverRejection {
+    /// A contract outcome other than `ok`.
+    Outcome(Outcome),
+    /// The body could not be read (the client went away or sent a broken body).
+    UnreadableBody,
+}
+
+impl IntoResponse for ReceiverRejection {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            Self::Outcome(outcome) => (
+                StatusCode::from_u16(outcome.status()).unwrap_or(StatusCode::UNAUTHORIZED),
+                outcome.code(),
+                outcome.message().as_str().to_owned(),
+            ),
+            Self::UnreadableBody => (
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                "The request body could not be read".to_owned(),
+            ),
+        };
+        (
+            status,
+            axum::Json(json!({ "error": code, "message": message })),
+        )
+            .into_response()
+    }
+}
+
+fn header<'a>(parts: &'a axum::http::request::Parts, name: &str) -> Option<&'a [u8]> {
+    parts.headers.get(name).map(|v| v.as_bytes())
+}
+
+fn event_type(event: &Value, header: Option<&[u8]>) -> Option<String> {
+    ["event", "type"]
+        .iter()
+        .find_map(|field| event.get(field).and_then(Value::as_str))
+        .map(str::to_owned)
+        .or_else(|| header.map(|h| String::from_utf8_lossy(h).into_owned()))
+}
+
+/// Reads the body through the incremental verifier; `Err` as soon as the limit is passed.
+async fn verify_streamed(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    mut body: Body,
+    now: u64,
+    guard: &mut CapturingGuard,
+) -> Result<(Outcome, Vec<u8>), ReceiverRejection> {
+    let headers = DeliveryHeaders {
+        delivery_id: header(parts, HEADER_DELIVERY_ID),
+        timestamp: header(parts, HEADER_TIMESTAMP),
+        signature: header(parts, HEADER_SIGNATURE),
+    };
+    let verifier = &state.config.webhook.verifier;
+    let mut verification = verifier
+        .start(&headers, now)
+        .map_err(ReceiverRejection::Outcome)?;
+    let mut buffered = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ReceiverRejection::UnreadableBody)?;
+        if let Ok(data) = frame.into_data() {
+            verification
+                .update(&data)
+                .map_err(ReceiverRejection::Outcome)?;
+            buffered.extend_from_slice(&data);
+        }
+    }
+    Ok((verification.finish(guard), buffered))
+}
+
+async fn verify_and_record(
+    state: &AppState,
+    request: Request,
+) -> Result<VerifiedDelivery, ReceiverRejection> {
+    let (parts, body) = request.into_parts();
+    let now = unix_seconds();
+    let mut guard = CapturingGuard::default();
+    let (outcome, body) = verify_streamed(state, &parts, body, now, &mut guard).await?;
+    let Some(entry) = guard.captured.filter(|_| outcome.is_ok()) else {
+        return Err(ReceiverRejection::Outcome(outcome));
+    };
+    let webhook = &state.config.webhook;
+    let verdict = replay::check_and_record(
+        &state.db,
+        &entry,
+        webhook.retention_seconds,
+        webhook.max_entries,
+    )
+    .await
+    .unwrap_or_else(|err| {
+        // The store cannot record the delivery safely: the sender must retry later.
+        tracing::error!(request_id = %current_request_id(), error = %err, "replay store failed");
+        ReplayVerdict::Full
+    });
+    let outcome = match verdict {
+        ReplayVerdict::Fresh => outcome,
+        ReplayVerdict::DuplicateDelivery => Outcome::DuplicateDelivery,
+        ReplayVerdict::ReplayedSignature => Outcome::ReplayedSignature,
+        _ => Outcome::ConsumerOverloaded,
+    };
+    if !outcome.is_ok() {
+        return Err(ReceiverRejection::Outcome(outcome));
+    }
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Ok(VerifiedDelivery {
+        event_type: event_type(&event, header(&parts, HEADER_EVENT)),
+        delivery_id: entry.delivery_id,
+        event,
+        used_previous_secret: outcome.used_previous_secret(),
+    })
+}
+
+impl FromRequest<AppState> for VerifiedDelivery {
+    type Rejection = ReceiverRejection;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let result = verify_and_record(state, request).await;
+        let code = match &result {
+            Ok(_) => "ok",
+            Err(ReceiverRejection::Outcome(outcome)) => outcome.code(),
+            Err(ReceiverRejection::UnreadableBody) => "unreadable_body",
+        };
+        state.metrics.record_webhook(code);
+        match &result {
+            Ok(delivery) => tracing::info!(
+                request_id = %current_request_id(),
+                delivery_id = %delivery.delivery_id,
+                outcome = code,
+                "webhook accepted"
+            ),
+            Err(_) => tracing::warn!(
+                request_id = %current_request_id(),
+                outcome = code,
+                "webhook rejected"
+            ),
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_type_prefers_the_signed_body() {
+        let body = json!({ "event": "stream.created" });
+        assert_eq!(
+            event_type(&body, Some(b"stream.cancelled")).as_deref(),
+            Some("stream.created")
+        );
+        assert_eq!(
+            event_type(&Value::Null, Some(b"stream.cancelled")).as_deref(),
+            Some("stream.cancelled")
+        );
+        assert_eq!(event_type(&Value::Null, None), None);
+    }
+}

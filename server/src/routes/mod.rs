@@ -1,0 +1,8 @@
+//! HTTP handlers, one module per area.
+
+pub mod health;
+pub mod indexer;
+pub mod meta;
+pub mod receive;
+pub mod streams;
+pub mod webhooks;

@@ -1,0 +1,181 @@
+//! Starting and stopping the server: database, listener, graceful shutdown, housekeeping.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::{AppState, app};
+use crate::config::Config;
+use crate::db::Db;
+use crate::util::unix_seconds;
+
+/// How often expired replay entries and idempotency records are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How long idempotency records are kept: 24 hours.
+pub const IDEMPOTENCY_TTL_MS: i64 = 86_400_000;
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A server accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The application state (database, metrics, ...).
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    serve: JoinHandle<std::io::Result<()>>,
+    purge: JoinHandle<()>,
+    delivery: JoinHandle<()>,
+    feed: Option<JoinHandle<()>>,
+    grace: Duration,
+}
+
+/// Opens the database (migrating it), binds the listener and starts serving.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    let db = Db::open(&config.database, config.database_max_connections)
+        .await
+        .map_err(|err| StartError(err.to_string()))?;
+    let listener = TcpListener::bind((config.host.as_str(), config.port))
+        .await
+        .map_err(|err| {
+            StartError(format!(
+                "cannot listen on {}:{}: {err}",
+                config.host, config.port
+            ))
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| StartError(format!("no local address: {err}")))?;
+    if !config.webhook_secret_configured {
+        tracing::warn!(
+            "WEBHOOK_SECRET is not set: the receiver answers missing_secret (500) to every delivery"
+        );
+    }
+    if config.api_keys.is_empty() {
+        tracing::warn!("API_KEYS is not set: every write answers 401");
+    }
+    let grace = Duration::from_secs(config.shutdown_timeout_seconds);
+    let state = AppState::new(config, db);
+    let (shutdown, mut stopped) = watch::channel(false);
+    let router = app(state.clone());
+    let serve = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+    let delivery = crate::delivery::spawn_worker(
+        state.db.clone(),
+        state.metrics.clone(),
+        state.config.delivery,
+        state.breakers.clone(),
+        state.outbox_wakeup.clone(),
+        shutdown.subscribe(),
+    );
+    let feed = (state.db.backend == crate::db::Backend::Postgres)
+        .then(|| crate::ws::spawn_feed_tail(state.db.clone(), state.hub.clone()));
+    let purge_db = state.db.clone();
+    let purge = tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            let now = i64::try_from(unix_seconds()).unwrap_or(i64::MAX);
+            match crate::store::purge_expired(&purge_db, now, IDEMPOTENCY_TTL_MS).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::debug!(removed, "purged expired records"),
+                Err(err) => tracing::warn!(error = %err, "purging expired records failed"),
+            }
+        }
+    });
+    tracing::info!(
+        address = %addr,
+        database = state.db.backend.name(),
+        "fluxora-server listening"
+    );
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        serve,
+        purge,
+        delivery,
+        feed,
+        grace,
+    })
+}
+
+impl RunningServer {
+    /// Stops accepting connections and claiming deliveries, lets in-flight requests and
+    /// delivery attempts finish (up to the configured grace period), then closes the
+    /// database pool.
+    pub async fn stop(self) {
+        self.state.hub.close();
+        let _ = self.shutdown.send(true);
+        self.purge.abort();
+        if let Some(feed) = &self.feed {
+            feed.abort();
+        }
+        let mut delivery = self.delivery;
+        let mut serve = self.serve;
+        match tokio::time::timeout(self.grace, &mut serve).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => tracing::error!(error = %err, "server error"),
+            Ok(Err(err)) => tracing::error!(error = %err, "server task failed"),
+            Err(_) => {
+                tracing::warn!("in-flight requests did not finish in time; closing");
+                serve.abort();
+            }
+        }
+        match tokio::time::timeout(self.grace, &mut delivery).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(error = %err, "delivery worker failed"),
+            Err(_) => {
+                // Their leases run out; the rows are attempted again (at least once).
+                tracing::warn!("delivery attempts did not finish in time; closing");
+                delivery.abort();
+            }
+        }
+        self.state.db.pool.close().await;
+        tracing::info!("fluxora-server stopped");
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!(signal = "SIGINT", "shutting down"),
+        () = terminate => tracing::info!(signal = "SIGTERM", "shutting down"),
+    }
+}

@@ -1,0 +1,66 @@
+//! Data access: one module per table group, all SQL portable between SQLite and PostgreSQL.
+
+pub mod chain;
+pub mod endpoints;
+pub mod idempotency;
+pub mod outbox;
+pub mod replay;
+pub mod streams;
+
+/// How long delivered outbox rows and their attempts are kept: 7 days.
+pub const DELIVERED_RETENTION_SECONDS: i64 = 7 * 86_400;
+
+/// Deletes expired replay entries, delivered outbox rows older than
+/// [`DELIVERED_RETENTION_SECONDS`], WebSocket feed rows older than an hour and idempotency
+/// records older than `idempotency_ttl_ms`.
+pub async fn purge_expired(
+    db: &crate::db::Db,
+    now_seconds: i64,
+    idempotency_ttl_ms: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut removed = 0;
+    removed += sqlx::query("DELETE FROM webhook_seen_deliveries WHERE expires_at_seconds < $1")
+        .bind(now_seconds)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    removed += sqlx::query("DELETE FROM webhook_seen_signatures WHERE expires_at_seconds < $1")
+        .bind(now_seconds)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    // Delivered outbox rows (and their attempts) are kept for a week; pending rows and dead
+    // letters stay until delivered, replayed or their endpoint is deleted.
+    let delivered_before = now_seconds
+        .saturating_sub(DELIVERED_RETENTION_SECONDS)
+        .saturating_mul(1000);
+    removed += sqlx::query(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN \
+         (SELECT id FROM webhook_outbox WHERE status = 'delivered' AND delivered_at < $1)",
+    )
+    .bind(delivered_before)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    removed +=
+        sqlx::query("DELETE FROM webhook_outbox WHERE status = 'delivered' AND delivered_at < $1")
+            .bind(delivered_before)
+            .execute(&db.pool)
+            .await?
+            .rows_affected();
+    removed += sqlx::query("DELETE FROM stream_feed WHERE created_at < $1")
+        .bind(now_seconds.saturating_sub(3600).saturating_mul(1000))
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    removed += sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(
+            now_seconds
+                .saturating_mul(1000)
+                .saturating_sub(idempotency_ttl_ms),
+        )
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    Ok(removed)
+}

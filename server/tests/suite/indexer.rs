@@ -1,0 +1,311 @@
+//! Chain-event ingestion: auth, validation, idempotency, the end-to-end path to signed
+//! webhooks and WebSocket updates, reorgs, and the indexer's latched health.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::*;
+
+const TOKEN: &str = "indexer-worker-token-0123456789";
+
+macro_rules! start {
+    ($backend:expr, $extra:expr) => {
+        match TestServer::start($backend, $extra).await {
+            Some(server) => server,
+            None => return,
+        }
+    };
+}
+
+fn created(event_id: &str, ledger: u64, hash: &str, stream: &str, n: u8) -> Value {
+    json!({
+        "eventId": event_id, "ledger": ledger, "ledgerHash": hash, "streamId": stream,
+        "type": "stream.created", "payload": stream_body(&account(n), &account(n + 1)),
+    })
+}
+
+fn change(event_id: &str, ledger: u64, hash: &str, stream: &str, kind: &str) -> Value {
+    json!({
+        "eventId": event_id, "ledger": ledger, "ledgerHash": hash, "streamId": stream,
+        "type": kind, "payload": {},
+    })
+}
+
+async fn post_batch(server: &TestServer, events: Vec<Value>) -> (u16, Value) {
+    let response = server
+        .client
+        .post(server.url("/internal/indexer/batches"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "events": events }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn stream_status(server: &TestServer, id: &str) -> Option<String> {
+    let response = server.get(&format!("/api/streams/{id}")).await;
+    if response.status().as_u16() == 404 {
+        return None;
+    }
+    let body: Value = response.json().await.unwrap();
+    Some(body["data"]["status"].as_str().unwrap().to_owned())
+}
+
+async fn indexer_health(server: &TestServer) -> Value {
+    let body: Value = server.get("/health").await.json().await.unwrap();
+    body["data"]["checks"]["indexer"].clone()
+}
+
+pub async fn indexer_batches_need_the_token_and_valid_events(backend: Backend) {
+    let server = start!(backend, &["--indexer-worker-token", TOKEN]);
+    let url = server.url("/internal/indexer/batches");
+    let body = json!({ "events": [] });
+    let response = server.client.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let response = server
+        .client
+        .post(&url)
+        .bearer_auth(API_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let (status, answer) = post_batch(
+        &server,
+        vec![
+            json!({ "eventId": "e1", "ledger": 0, "ledgerHash": "h", "streamId": "s1", "type": "stream.created", "payload": {} }),
+            json!({ "eventId": "e2", "ledger": 5, "ledgerHash": "h5", "streamId": "s1", "type": "stream.exploded", "payload": {} }),
+            change("e3", 6, "h6a", "s1", "stream.paused"),
+            change("e4", 6, "h6b", "s1", "stream.paused"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    let codes: Vec<&str> = answer["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "INVALID_LEDGER",
+            "UNKNOWN_EVENT_TYPE",
+            "CONFLICTING_LEDGER_HASH"
+        ]
+    );
+    let (status, answer) =
+        post_batch(&server, vec![change("e5", 7, "h7", "s1", "stream.created")]).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"]["details"][0]["code"], "INVALID_STREAM");
+    server.stop().await;
+
+    // Not configured: 503, and the health says so.
+    let server = start!(backend, &[]);
+    let (status, _) = post_batch(&server, vec![]).await;
+    assert_eq!(status, 503);
+    assert_eq!(indexer_health(&server).await["status"], "not_configured");
+    server.stop().await;
+}
+
+pub async fn chain_events_reach_webhooks_and_websocket_clients(backend: Backend) {
+    let server = start!(backend, &["--indexer-worker-token", TOKEN]);
+    let receiver = Receiver::ok().await;
+    let (_, secret) = register_endpoint(&server.client, &server.base, &receiver.url).await;
+    receiver.set_secret(&secret);
+    let url = format!("ws://{}/ws/streams", server.addr());
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket
+        .send(Message::text(
+            json!({ "type": "subscribe", "streamId": "chain-s1" }).to_string(),
+        ))
+        .await
+        .unwrap();
+    let mut texts = Vec::new();
+    while texts.is_empty() {
+        if let Message::Text(text) = socket.next().await.unwrap().unwrap() {
+            texts.push(serde_json::from_str::<Value>(text.as_str()).unwrap());
+        }
+    }
+    assert_eq!(texts[0]["type"], "subscribed");
+    assert_eq!(indexer_health(&server).await["status"], "starting");
+
+    let batch = vec![
+        created("ev-1", 100, "h100", "chain-s1", 1),
+        change("ev-2", 101, "h101", "chain-s1", "stream.paused"),
+    ];
+    let (status, answer) = post_batch(&server, batch.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["accepted"], 2);
+    assert_eq!(answer["data"]["streamEvents"], 2);
+    assert_eq!(answer["data"]["lastSafeLedger"], 101);
+    assert_eq!(
+        stream_status(&server, "chain-s1").await.as_deref(),
+        Some("paused")
+    );
+    // Signed webhooks, verified by the core at the receiver, in order.
+    wait_until("two webhooks", || async { receiver.arrivals().len() == 2 }).await;
+    let arrivals = receiver.arrivals();
+    assert!(arrivals.iter().all(|a| a.verified == "ok"));
+    let events: Vec<String> = arrivals.iter().map(Arrival::event).collect();
+    assert_eq!(events, ["stream.created", "stream.updated"]);
+    // WebSocket updates at the subscribed client.
+    while texts.len() < 3 {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message {
+            texts.push(serde_json::from_str(text.as_str()).unwrap());
+        }
+    }
+    assert_eq!(texts[1]["type"], "stream_update");
+    assert_eq!(texts[1]["payload"]["event"], "stream.created");
+    assert_eq!(texts[2]["payload"]["data"]["status"], "paused");
+    // The same batch again: duplicates, nothing new.
+    let (status, answer) = post_batch(&server, batch).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["data"]["duplicates"], 2);
+    assert_eq!(answer["data"]["accepted"], 0);
+    assert_eq!(deliveries(&server.client, &server.base, "").await.len(), 2);
+    assert_eq!(indexer_health(&server).await["status"], "healthy");
+    server.stop().await;
+}
+
+pub async fn a_reorg_rolls_back_and_reapplies(backend: Backend) {
+    let server = start!(backend, &["--indexer-worker-token", TOKEN]);
+    let (status, answer) = post_batch(
+        &server,
+        vec![
+            created("a-1", 100, "h100", "chain-a", 1),
+            created("a-2", 100, "h100", "chain-keep", 3),
+            change("a-3", 101, "h101-old", "chain-a", "stream.paused"),
+            created("a-4", 101, "h101-old", "chain-orphan", 5),
+            change("a-5", 102, "h102-old", "chain-keep", "stream.cancelled"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        stream_status(&server, "chain-a").await.as_deref(),
+        Some("paused")
+    );
+    assert_eq!(
+        stream_status(&server, "chain-orphan").await.as_deref(),
+        Some("active")
+    );
+    assert_eq!(
+        stream_status(&server, "chain-keep").await.as_deref(),
+        Some("cancelled")
+    );
+    assert_eq!(indexer_health(&server).await["reorgDetected"], false);
+
+    // Ledger 101 comes again with another hash: 101 and 102 are orphaned.
+    let (status, answer) = post_batch(
+        &server,
+        vec![
+            change("b-1", 101, "h101-new", "chain-a", "stream.completed"),
+            created("b-2", 102, "h102-new", "chain-new", 7),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let reorg = &answer["data"]["reorg"];
+    assert_eq!(reorg["fromLedger"], 101);
+    assert_eq!(reorg["rolledBackEvents"], 3);
+    assert_eq!(answer["data"]["accepted"], 2);
+    assert_eq!(answer["data"]["lastLedger"], 102);
+    // chain-a: the orphaned pause is undone (active), then the new branch completes it.
+    assert_eq!(
+        stream_status(&server, "chain-a").await.as_deref(),
+        Some("completed")
+    );
+    // Created only on the orphaned branch: gone.
+    assert_eq!(stream_status(&server, "chain-orphan").await, None);
+    // Its cancel was orphaned: active again.
+    assert_eq!(
+        stream_status(&server, "chain-keep").await.as_deref(),
+        Some("active")
+    );
+    assert_eq!(
+        stream_status(&server, "chain-new").await.as_deref(),
+        Some("active")
+    );
+    let health = indexer_health(&server).await;
+    assert_eq!(health["reorgDetected"], true);
+    assert_eq!(health["lastReorgLedger"], 101);
+    // The orphaned events are forgotten: sent again on the new branch they apply.
+    let (_, answer) = post_batch(
+        &server,
+        vec![change("a-5", 103, "h103", "chain-keep", "stream.cancelled")],
+    )
+    .await;
+    assert_eq!(answer["data"]["accepted"], 1);
+    assert_eq!(
+        stream_status(&server, "chain-keep").await.as_deref(),
+        Some("cancelled")
+    );
+    let (status, _) = admin(
+        &server.client,
+        Method::POST,
+        &server.base,
+        "/api/admin/indexer/clear-reorg",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(indexer_health(&server).await["reorgDetected"], false);
+    server.stop().await;
+}
+
+pub async fn a_stall_is_latched_until_cleared(backend: Backend) {
+    let server = start!(
+        backend,
+        &[
+            "--indexer-worker-token",
+            TOKEN,
+            "--indexer-stall-threshold-seconds",
+            "2"
+        ]
+    );
+    let (status, _) = post_batch(&server, vec![created("s-1", 10, "h10", "chain-s", 1)]).await;
+    assert_eq!(status, 200);
+    wait_until("the indexer stalls", || async {
+        indexer_health(&server).await["status"] == "stalled"
+    })
+    .await;
+    let clear = "/api/admin/indexer/clear-stall";
+    let (status, body) = admin(&server.client, Method::POST, &server.base, clear, None).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("INDEXER_LAGGING"))
+    );
+    // Batches resume: still stalled until an admin clears it.
+    let (status, _) = post_batch(
+        &server,
+        vec![change("s-2", 11, "h11", "chain-s", "stream.paused")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let health = indexer_health(&server).await;
+    if health["lastBatchAgeSeconds"].as_i64().unwrap() < 2 {
+        assert_eq!(health["status"], "stalled", "latched");
+        let (status, body) = admin(&server.client, Method::POST, &server.base, clear, None).await;
+        if status == 200 {
+            assert_eq!(body["data"]["status"], "healthy");
+        } else {
+            // The machine was slow enough for the indexer to lag again.
+            assert_eq!(status, 409);
+        }
+    }
+    server.stop().await;
+}
