@@ -39,9 +39,7 @@ impl Signer {
 
     /// Signs `timestamp` + `.` + `body` and returns the 64 lowercase hex digits.
     pub fn sign(&self, timestamp: &[u8], body: &[u8]) -> Signature {
-        let mut mac = self.begin(timestamp);
-        mac.update(body);
-        Signature::from_tag(&mac.finalize())
+        Signature::from_tag(&self.tag(timestamp, body))
     }
 
     /// Starts signing a body that arrives in chunks (large files, streams):
@@ -66,6 +64,12 @@ impl Signer {
     }
 
     /// The keyed state with the signed prefix `timestamp.` already absorbed.
+    /// The raw tag of `timestamp.body`, in one pass.
+    #[inline]
+    pub(crate) fn tag(&self, timestamp: &[u8], body: &[u8]) -> [u8; TAG_LEN] {
+        self.key.tag(timestamp, b'.', body)
+    }
+
     #[inline]
     pub(crate) fn begin(&self, timestamp: &[u8]) -> Mac {
         let mut mac = self.key.start();
@@ -224,17 +228,25 @@ fn decode_eight_digits(word: u64) -> ([u8; 4], u64) {
     let nibbles = (word & (LANES_01 * 0x0f)) + ((word >> 6) & LANES_01) * 9;
     // Pair each high nibble (even lane) with the next low nibble into one byte per u16 lane.
     let pairs = ((nibbles & PAIR_LOW_BYTES) << 4) | ((nibbles >> 8) & PAIR_LOW_BYTES);
-    let bytes = pairs.to_le_bytes();
-    ([bytes[0], bytes[2], bytes[4], bytes[6]], invalid)
+    // Gather the four bytes (even lanes) into the low half: two shift-or steps.
+    let halves = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+    let packed = (halves | (halves >> 16)) as u32;
+    (packed.to_le_bytes(), invalid)
 }
 
 /// Constant-time comparison of a computed MAC with the received tag.
 ///
-/// Compared as four 64-bit words through `subtle`: the same constant-time guarantee as
-/// byte-wise, with an eighth of the optimisation barriers.
-pub(crate) fn tag_matches(mac: Mac, received: &[u8; TAG_LEN]) -> Choice {
-    let computed = mac.finalize();
-    as_words(&computed).ct_eq(&as_words(received))
+/// The words' differences are OR-ed together without branching, and only that one word
+/// goes through `subtle`'s optimisation barrier: the same guarantee as a byte-wise
+/// `ct_eq`, with one barrier instead of thirty-three.
+pub(crate) fn tag_matches(computed: &[u8; TAG_LEN], received: &[u8; TAG_LEN]) -> Choice {
+    let computed = as_words(computed);
+    let received = as_words(received);
+    let difference = computed
+        .iter()
+        .zip(&received)
+        .fold(0u64, |acc, (a, b)| acc | (a ^ b));
+    difference.ct_eq(&0)
 }
 
 fn as_words(tag: &[u8; TAG_LEN]) -> [u64; 4] {

@@ -140,10 +140,10 @@ impl Verifier {
                 Err(outcome) => return outcome,
             };
         let previous_expired = self.previous_expired(now);
-        let by_current = tag_matches(hash(current, received.timestamp, body), &signature);
+        let by_current = tag_matches(&current.tag(received.timestamp, body), &signature);
         let by_previous = match &self.previous {
             Some(previous) if !previous_expired => {
-                tag_matches(hash(&previous.signer, received.timestamp, body), &signature)
+                tag_matches(&previous.signer.tag(received.timestamp, body), &signature)
             }
             _ => Choice::from(0),
         };
@@ -321,9 +321,9 @@ impl BodyVerification<'_> {
                 Ok(fields) => fields,
                 Err(outcome) => return outcome,
             };
-        let by_current = tag_matches(self.current, &signature);
+        let by_current = tag_matches(&self.current.finalize(), &signature);
         let by_previous = self.previous.map_or(Choice::from(0), |previous| {
-            tag_matches(previous, &signature)
+            tag_matches(&previous.finalize(), &signature)
         });
         let accepted = Accepted {
             delivery_id: self.received.delivery_id,
@@ -369,13 +369,6 @@ fn fresh_signed_fields(
 }
 
 /// HMAC of `timestamp.body` under one prepared secret.
-#[inline]
-fn hash(signer: &Signer, timestamp: &[u8], body: &[u8]) -> Mac {
-    let mut mac = signer.begin(timestamp);
-    mac.update(body);
-    mac
-}
-
 /// A delivery whose headers passed every check before the signature comparison.
 struct Accepted<'a> {
     delivery_id: &'a [u8],
