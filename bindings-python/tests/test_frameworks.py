@@ -63,7 +63,7 @@ def test_fastapi_dependency() -> None:
     _check_failures(post)
 
 
-def test_fastapi_without_the_handler_still_answers_the_status() -> None:
+def test_fastapi_without_the_handler_still_answers_the_status_and_code() -> None:
     from fastapi import Depends, FastAPI
     from fastapi.testclient import TestClient
 
@@ -78,6 +78,9 @@ def test_fastapi_without_the_handler_still_answers_the_status() -> None:
 
     response = TestClient(app).post("/hook", content=PAYLOAD, headers={"x-fluxora-delivery-id": "x"})
     assert response.status_code == 401
+    assert response.json() == {
+        "detail": {"error": "missing_timestamp", "message": "Missing x-fluxora-timestamp header"}
+    }
 
 
 def test_flask_decorator() -> None:

@@ -34,12 +34,12 @@ class WebhookRejected(HTTPException):
     """Raised by the dependency for a delivery that failed verification.
 
     Carries the outcome's status; ``install_error_handler`` answers it with
-    ``{"error": code, "message": message}`` (without it, Starlette's default handler
-    still answers the right status).
+    ``{"error": code, "message": message}``. Without it, FastAPI's default handler
+    still answers the right status, with that same object under ``"detail"``.
     """
 
     def __init__(self, verification: Verification) -> None:
-        super().__init__(status_code=verification.status, detail=verification.message)
+        super().__init__(status_code=verification.status, detail=error_body(verification))
         self.verification = verification
 
 
