@@ -66,6 +66,19 @@ node_toolchain() {
   node --version
 }
 
+# `npm install` of exactly pinned versions, for a folder that keeps no lock file (see its
+# .npmrc); only when package.json changed since the last install.
+npm_install_pinned() {
+  local dir="$1" stamp="$1/node_modules/.fluxora-package.sha256" sum
+  sum="$(sha256sum "$dir/package.json" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+    echo "$dir: node_modules up to date"
+    return 0
+  fi
+  (cd "$dir" && npm install --no-audit --no-fund)
+  echo "$sum" >"$stamp"
+}
+
 # `npm ci` only when the lock file changed since the last install (idempotent and fast on re-run).
 npm_ci() {
   local dir="$1" stamp="$1/node_modules/.fluxora-lock.sha256" sum

@@ -20,9 +20,10 @@ fi
 step "build @fluxora/webhooks-wasm (toolchain route chosen by scripts/wasm-toolchain.sh)"
 bash "$WASM_DIR/build.sh"
 
-step "npm ci (bindings-wasm, examples/edge-worker)"
+step "npm ci (bindings-wasm, examples/edge-worker and its runtimes)"
 npm_ci "$WASM_DIR"
 npm_ci "$EXAMPLE_DIR"
+npm_install_pinned "$EXAMPLE_DIR/runtimes"
 
 step "node --test (against bindings-wasm/pkg)"
 (cd "$WASM_DIR" && node --test test/conformance.test.js test/api.test.js test/property.test.js test/fetch.test.js test/package.test.js)
@@ -33,6 +34,9 @@ step "headless Chromium"
 step "examples/edge-worker with real Request objects (default entry, then the workerd entry)"
 (cd "$EXAMPLE_DIR" && node --test test/*.test.js)
 (cd "$EXAMPLE_DIR" && node --conditions=workerd --import "$WASM_DIR/test/support/register-wasm-modules.mjs" --test test/*.test.js)
+
+step "examples/edge-worker served by the real workerd, Deno and Bun"
+(cd "$EXAMPLE_DIR" && node --test runtimes/runtimes.test.js)
 
 step "tsc --strict (types-check/example.ts against pkg/index.d.ts)"
 (cd "$WASM_DIR" && npx tsc -p types-check)
