@@ -54,9 +54,9 @@ pub fn spawn_feed_tail(db: crate::db::Db, hub: Arc<StreamHub>) -> tokio::task::J
             every.tick().await;
             match crate::store::outbox::feed_since(&db, cursor - FEED_LOOKBACK_MS).await {
                 Ok(rows) => {
-                    for (id, stream_id, payload, at) in rows {
-                        cursor = cursor.max(at);
-                        hub.publish(&stream_id, &EventRecord { id, payload });
+                    for row in rows {
+                        cursor = cursor.max(row.created_at);
+                        hub.publish(&row.stream_id, &row.event);
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "reading the stream feed failed"),
@@ -112,11 +112,64 @@ impl Default for StreamHub {
     }
 }
 
-/// Recently fanned-out event ids.
-#[derive(Debug, Default)]
+/// Recently fanned-out event ids, and the latest version fanned out per stream.
+#[derive(Debug)]
 struct Published {
     ids: HashSet<String>,
     order: VecDeque<(Instant, String)>,
+    /// Two changes of one stream can commit in one order and reach `publish` in the other
+    /// (concurrent requests, or one local and one from the feed tail). An event older than
+    /// one already sent is skipped: clients only ever see a stream move forward, and the
+    /// newer event carries the newer state.
+    latest_version: HashMap<String, (i64, Instant)>,
+    versions_pruned_at: Instant,
+}
+
+impl Default for Published {
+    fn default() -> Self {
+        Self {
+            ids: HashSet::new(),
+            order: VecDeque::new(),
+            latest_version: HashMap::new(),
+            versions_pruned_at: Instant::now(),
+        }
+    }
+}
+
+impl Published {
+    /// Records `event`; false when it was fanned out already or is older than what was.
+    fn admit(&mut self, stream_id: &str, event: &EventRecord, now: Instant) -> bool {
+        while self
+            .order
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) >= FEED_MEMORY)
+        {
+            if let Some((_, id)) = self.order.pop_front() {
+                self.ids.remove(&id);
+            }
+        }
+        if now.duration_since(self.versions_pruned_at) >= FEED_MEMORY {
+            self.latest_version
+                .retain(|_, (_, at)| now.duration_since(*at) < FEED_MEMORY);
+            self.versions_pruned_at = now;
+        }
+        if !self.ids.insert(event.id.clone()) {
+            return false;
+        }
+        self.order.push_back((now, event.id.clone()));
+        match self.latest_version.get_mut(stream_id) {
+            Some((version, _)) if *version >= event.stream_version => false,
+            Some(latest) => {
+                *latest = (event.stream_version, now);
+                true
+            }
+            None => {
+                self.latest_version
+                    .insert(stream_id.to_owned(), (event.stream_version, now));
+                true
+            }
+        }
+    }
 }
 
 /// Holds one connection slot of an IP; frees it when dropped.
@@ -142,38 +195,30 @@ impl Drop for ConnectionSlot {
 
 impl StreamHub {
     /// Sends an event to every subscribed client of this instance, once per event id (the
-    /// local path and the feed tail may both offer it).
+    /// local path and the feed tail may both offer it), and never after a newer event of
+    /// the same stream.
     pub fn publish(&self, stream_id: &str, event: &EventRecord) {
-        if let Ok(mut published) = self.published.lock() {
-            let now = Instant::now();
-            while published
-                .order
-                .front()
-                .is_some_and(|(at, _)| now.duration_since(*at) >= FEED_MEMORY)
-            {
-                if let Some((_, id)) = published.order.pop_front() {
-                    published.ids.remove(&id);
-                }
-            }
-            if !published.ids.insert(event.id.clone()) {
-                return;
-            }
-            published.order.push_back((now, event.id.clone()));
-        }
         let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
-        let text = json!({
-            "type": "stream_update",
-            "streamId": stream_id,
-            "eventId": event.id,
-            "payload": payload,
-        })
-        .to_string();
-        // No receivers is fine: nobody is connected.
-        let _ = self.updates.send(Arc::new(StreamUpdate {
+        let update = Arc::new(StreamUpdate {
             stream_id: stream_id.to_owned(),
             event_id: event.id.clone(),
-            text,
-        }));
+            text: json!({
+                "type": "stream_update",
+                "streamId": stream_id,
+                "eventId": event.id,
+                "payload": payload,
+            })
+            .to_string(),
+        });
+        // Admit and send under one lock, so the channel's order is the admission order.
+        let mut published = self
+            .published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if published.admit(stream_id, event, Instant::now()) {
+            // No receivers is fine: nobody is connected.
+            let _ = self.updates.send(update);
+        }
     }
 
     /// Open connections.

@@ -30,6 +30,8 @@ pub struct EventRecord {
     pub id: String,
     /// The JSON body: `{ id, event, createdAt, data }`.
     pub payload: String,
+    /// The stream's version after this event; strictly increasing per stream (reorgs included).
+    pub stream_version: i64,
 }
 
 /// Builds the event and writes it to the WebSocket feed table and one pending outbox row per
@@ -82,6 +84,7 @@ pub async fn enqueue(
     Ok(EventRecord {
         id: event_id,
         payload,
+        stream_version: event.version,
     })
 }
 
@@ -425,25 +428,36 @@ pub async fn replay(db: &Db, id: &str, now_ms: i64) -> Result<Replay, sqlx::Erro
 /// stream id, payload, written at). Two changes of one stream commit in version order (the
 /// second waits for the first's row lock), so a poll that sees a version sees its
 /// predecessors too.
-pub async fn feed_since(
-    db: &Db,
-    since_ms: i64,
-) -> Result<Vec<(String, String, String, i64)>, sqlx::Error> {
+pub async fn feed_since(db: &Db, since_ms: i64) -> Result<Vec<FeedRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT event_id, stream_id, payload, created_at FROM stream_feed WHERE created_at >= $1 \
-         ORDER BY stream_id, stream_version",
+        "SELECT event_id, stream_id, payload, stream_version, created_at FROM stream_feed \
+         WHERE created_at >= $1 ORDER BY stream_id, stream_version",
     )
     .bind(since_ms)
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
         .map(|row| {
-            Ok((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-            ))
+            Ok(FeedRow {
+                stream_id: row.try_get(1)?,
+                created_at: row.try_get(4)?,
+                event: EventRecord {
+                    id: row.try_get(0)?,
+                    payload: row.try_get(2)?,
+                    stream_version: row.try_get(3)?,
+                },
+            })
         })
         .collect()
+}
+
+/// One row of the WebSocket feed table.
+#[derive(Clone, Debug)]
+pub struct FeedRow {
+    /// The stream.
+    pub stream_id: String,
+    /// When the change committed (Unix milliseconds).
+    pub created_at: i64,
+    /// The event.
+    pub event: EventRecord,
 }

@@ -40,6 +40,7 @@ macro_rules! server_suite {
             delivery::duplicate_delivery_answers_count_as_delivered,
             delivery::an_open_circuit_spares_a_dead_endpoint,
             websocket::websocket_updates_for_subscribed_streams_once,
+            websocket::websocket_never_sends_an_older_version_after_a_newer,
             websocket::websocket_error_codes_keep_the_connection,
             websocket::websocket_connection_limit_per_ip,
             websocket::websocket_pings_and_drops_silent_clients,

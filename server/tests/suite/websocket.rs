@@ -95,6 +95,7 @@ pub async fn websocket_updates_for_subscribed_streams_once(backend: Backend) {
     let event = fluxora_server::store::outbox::EventRecord {
         id: update["eventId"].as_str().unwrap().to_owned(),
         payload: update["payload"].to_string(),
+        stream_version: 2,
     };
     server.state().hub.publish(&watched, &event);
     set_stream_status(client, base, &watched, "cancelled").await;
@@ -122,6 +123,38 @@ pub async fn websocket_updates_for_subscribed_streams_once(backend: Backend) {
         health_connections(&server).await == 0
     })
     .await;
+    server.stop().await;
+}
+
+/// Two changes of one stream reaching the hub in the opposite order of their versions (as
+/// concurrent requests, or a local change and one from another instance, can): the client
+/// gets the newer one only, so it never sees the stream go back.
+pub async fn websocket_never_sends_an_older_version_after_a_newer(backend: Backend) {
+    let server = start!(backend, &[]);
+    let stream = create_stream(&server.client, &server.base, 1).await;
+    let mut socket = connect(&server).await;
+    subscribe(&mut socket, &stream).await;
+    let event = |id: &str, version: i64| fluxora_server::store::outbox::EventRecord {
+        id: id.to_owned(),
+        payload: json!({ "id": id, "event": "stream.updated", "data": { "version": version } })
+            .to_string(),
+        stream_version: version,
+    };
+    let hub = &server.state().hub;
+    hub.publish(&stream, &event("evt_v11", 11));
+    hub.publish(&stream, &event("evt_v10", 10));
+    hub.publish(&stream, &event("evt_v11_again", 11));
+    hub.publish(&stream, &event("evt_v12", 12));
+    let received = [next_json(&mut socket).await, next_json(&mut socket).await];
+    assert_eq!(
+        received.map(|update| update["eventId"].as_str().unwrap().to_owned()),
+        ["evt_v11".to_owned(), "evt_v12".to_owned()]
+    );
+    // Another stream's versions are its own.
+    let other = create_stream(&server.client, &server.base, 3).await;
+    subscribe(&mut socket, &other).await;
+    hub.publish(&other, &event("evt_other_v5", 5));
+    assert_eq!(next_json(&mut socket).await["eventId"], "evt_other_v5");
     server.stop().await;
 }
 
