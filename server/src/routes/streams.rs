@@ -218,7 +218,7 @@ pub async fn create(
             tracing::info!(stream_id = %stream.id, "stream created");
             state.outbox_wakeup.notify_one();
             state.hub.publish(&stream.id, &event);
-            Ok(ApiResponse::with_status(StatusCode::CREATED, stream).into_response())
+            Ok(ApiResponse::with_status(StatusCode::CREATED, *stream).into_response())
         }
         Created::Replayed(record) => {
             let data: Value = serde_json::from_str(&record.body).unwrap_or(Value::Null);

@@ -118,7 +118,7 @@ pub fn from_row(row: &AnyRow) -> Result<Stream, sqlx::Error> {
 #[derive(Debug)]
 pub enum Created {
     /// Newly created, with its `stream.created` event.
-    New(Stream, EventRecord),
+    New(Box<Stream>, EventRecord),
     /// The key was used before with the same request: the first answer.
     Replayed(IdempotencyRecord),
     /// The key was used before with another request.
@@ -153,7 +153,7 @@ pub async fn create(
     }
     let record = insert_in(&mut tx, stream, 1).await?;
     tx.commit().await?;
-    Ok(Created::New(stream.clone(), record))
+    Ok(Created::New(Box::new(stream.clone()), record))
 }
 
 /// Inserts `stream` at `version` and writes its `stream.created` outbox rows, inside `tx`.
