@@ -48,7 +48,11 @@ const FEED_POLL: Duration = Duration::from_millis(250);
 /// other instances (PostgreSQL; one SQLite instance publishes everything itself).
 pub fn spawn_feed_tail(db: crate::db::Db, hub: Arc<StreamHub>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut cursor = crate::util::unix_millis();
+        // The feed's times are the database's clock (see `now_millis_sql`), so is the cursor.
+        let mut cursor = db
+            .now_millis()
+            .await
+            .unwrap_or_else(|_| crate::util::unix_millis());
         let mut every = tokio::time::interval(FEED_POLL);
         loop {
             every.tick().await;

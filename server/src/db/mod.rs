@@ -67,6 +67,17 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// SQL for the database server's clock in Unix milliseconds, for the backend named by sqlx's
+/// `backend_name()`. Rows that several instances compare by time (the WebSocket feed) are
+/// stamped with this one clock, so the instances' own clocks need not agree.
+pub fn now_millis_sql(backend_name: &str) -> &'static str {
+    if backend_name.eq_ignore_ascii_case("postgresql") {
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+    } else {
+        "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+    }
+}
+
 impl Db {
     /// Connects (creating the SQLite file and its directory when missing) and migrates.
     pub async fn open(target: &DatabaseTarget, max_connections: u32) -> Result<Self, DbOpenError> {
@@ -142,6 +153,17 @@ impl Db {
             .await
             .map_err(|err| DbOpenError(format!("migration failed on the {shown}: {err}")))?;
         Ok(db)
+    }
+
+    /// The database server's clock, in Unix milliseconds (see [`now_millis_sql`]).
+    pub async fn now_millis(&self) -> Result<i64, sqlx::Error> {
+        let name = match self.backend {
+            Backend::Postgres => "PostgreSQL",
+            Backend::Sqlite => "SQLite",
+        };
+        sqlx::query_scalar(&format!("SELECT {}", now_millis_sql(name)))
+            .fetch_one(&self.pool)
+            .await
     }
 
     /// A trivial round trip, for readiness checks.

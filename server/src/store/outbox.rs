@@ -55,16 +55,18 @@ pub async fn enqueue(
         "data": event.stream,
     })
     .to_string();
-    sqlx::query(
-        "INSERT INTO stream_feed (event_id, stream_id, stream_version, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(event_id.as_str())
-    .bind(event.stream.id.as_str())
-    .bind(event.version)
-    .bind(payload.as_str())
-    .bind(crate::util::unix_millis())
-    .execute(&mut **tx)
-    .await?;
+    // Stamped by the database's clock: instances tailing the feed compare these times.
+    let insert_feed = format!(
+        "INSERT INTO stream_feed (event_id, stream_id, stream_version, payload, created_at) VALUES ($1, $2, $3, $4, {})",
+        crate::db::now_millis_sql(tx.backend_name())
+    );
+    sqlx::query(&insert_feed)
+        .bind(event_id.as_str())
+        .bind(event.stream.id.as_str())
+        .bind(event.version)
+        .bind(payload.as_str())
+        .execute(&mut **tx)
+        .await?;
     for endpoint in &endpoints {
         sqlx::query(
             "INSERT INTO webhook_outbox (id, endpoint_id, event_id, event_type, stream_id, stream_version, payload, status, attempts, next_attempt_at, locked_until, created_at, updated_at) \

@@ -41,6 +41,7 @@ macro_rules! server_suite {
             delivery::an_open_circuit_spares_a_dead_endpoint,
             websocket::websocket_updates_for_subscribed_streams_once,
             websocket::websocket_never_sends_an_older_version_after_a_newer,
+            websocket::feed_rows_carry_the_database_clock,
             websocket::websocket_error_codes_keep_the_connection,
             websocket::websocket_connection_limit_per_ip,
             websocket::websocket_pings_and_drops_silent_clients,

@@ -158,6 +158,34 @@ pub async fn websocket_never_sends_an_older_version_after_a_newer(backend: Backe
     server.stop().await;
 }
 
+/// The feed is stamped with the database's clock (what instances tailing it compare), which
+/// is Unix milliseconds on both backends.
+pub async fn feed_rows_carry_the_database_clock(backend: Backend) {
+    let server = start!(backend, &[]);
+    let db = &server.state().db;
+    let before = db.now_millis().await.unwrap();
+    let local = fluxora_server::util::unix_millis();
+    assert!(
+        (before - local).abs() < 5_000,
+        "database {before}, local {local}"
+    );
+    let stream = create_stream(&server.client, &server.base, 1).await;
+    let after = db.now_millis().await.unwrap();
+    let rows = fluxora_server::store::outbox::feed_since(db, before)
+        .await
+        .unwrap();
+    let row = rows
+        .iter()
+        .find(|row| row.stream_id == stream)
+        .expect("the feed row");
+    assert!(
+        (before..=after).contains(&row.created_at),
+        "{before} <= {} <= {after}",
+        row.created_at
+    );
+    server.stop().await;
+}
+
 pub async fn websocket_error_codes_keep_the_connection(backend: Backend) {
     let server = start!(backend, &[]);
     let stream = create_stream(&server.client, &server.base, 1).await;
