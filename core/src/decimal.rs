@@ -20,8 +20,24 @@ use core::fmt;
 use crate::text::FixedText;
 
 /// Fractional digits an amount may carry (Stellar's 7-decimal precision).
+///
+/// ```
+/// use fluxora_webhooks::decimal::{parse_amount, DecimalError, STELLAR_DECIMALS};
+///
+/// assert_eq!(STELLAR_DECIMALS, 7);
+/// assert!(parse_amount("1.0000001").is_ok());
+/// assert_eq!(parse_amount("1.00000001"), Err(DecimalError::PrecisionExceeded));
+/// ```
 pub const STELLAR_DECIMALS: usize = 7;
 /// Stroops in one unit.
+///
+/// ```
+/// use fluxora_webhooks::decimal::{format_stroops, to_stroops, STROOPS_PER_UNIT};
+///
+/// assert_eq!(to_stroops("1"), Ok(STROOPS_PER_UNIT));
+/// assert_eq!(to_stroops("-3"), Ok(-3 * STROOPS_PER_UNIT));
+/// assert_eq!(format_stroops(STROOPS_PER_UNIT / 4), "0.25");
+/// ```
 pub const STROOPS_PER_UNIT: i128 = 10_000_000;
 const MAX_INTEGER_PART: &[u8] = b"9223372036854775807";
 
@@ -58,6 +74,16 @@ pub enum DecimalError {
 
 impl DecimalError {
     /// Every error, in the order the checks run.
+    ///
+    /// ```
+    /// use fluxora_webhooks::decimal::DecimalError;
+    ///
+    /// assert_eq!(DecimalError::ALL.len(), 5);
+    /// assert_eq!(DecimalError::ALL[0], DecimalError::EmptyValue);
+    /// let codes = DecimalError::ALL.map(DecimalError::code);
+    /// assert!(codes.iter().all(|code| code.starts_with("DECIMAL_")));
+    /// assert_eq!(codes[4], "DECIMAL_PRECISION_EXCEEDED");
+    /// ```
     pub const ALL: [DecimalError; 5] = [
         Self::EmptyValue,
         Self::InvalidType,
@@ -67,6 +93,14 @@ impl DecimalError {
     ];
 
     /// The contract's code, e.g. `"DECIMAL_INVALID_FORMAT"`.
+    ///
+    /// ```
+    /// use fluxora_webhooks::decimal::{parse, DecimalError};
+    ///
+    /// assert_eq!(parse("   ").unwrap_err().code(), "DECIMAL_EMPTY_VALUE");
+    /// assert_eq!(parse("12345678901234567890").unwrap_err().code(), "DECIMAL_OUT_OF_RANGE");
+    /// assert_eq!(DecimalError::InvalidType.code(), "DECIMAL_INVALID_TYPE");
+    /// ```
     pub const fn code(self) -> &'static str {
         match self {
             Self::EmptyValue => "DECIMAL_EMPTY_VALUE",
@@ -104,31 +138,80 @@ pub struct Decimal<'a> {
 impl<'a> Decimal<'a> {
     /// The normalized text: trailing fractional zeros (and a bare `.`) stripped; the sign
     /// and leading zeros are kept as given.
+    ///
+    /// ```
+    /// use fluxora_webhooks::decimal::parse;
+    ///
+    /// assert_eq!(parse("+007.5000").unwrap().as_str(), "+007.5");
+    /// assert_eq!(parse("3.000").unwrap().as_str(), "3");
+    /// assert_eq!(parse("-0.10").unwrap().to_string(), "-0.1");
+    /// ```
     pub fn as_str(&self) -> &'a str {
         self.normalized
     }
 
     /// True when written with a leading `-` (also for `-0`).
+    ///
+    /// ```
+    /// use fluxora_webhooks::decimal::parse;
+    ///
+    /// assert!(parse("-1.5").unwrap().is_negative());
+    /// assert!(parse("-0").unwrap().is_negative());
+    /// assert!(!parse("+1.5").unwrap().is_negative());
+    /// ```
     pub fn is_negative(&self) -> bool {
         self.negative
     }
 
     /// True when the value is zero, whatever its sign or spelling.
+    ///
+    /// ```
+    /// use fluxora_webhooks::decimal::parse;
+    ///
+    /// assert!(parse("0").unwrap().is_zero());
+    /// assert!(parse("-000.000").unwrap().is_zero());
+    /// assert!(!parse("0.0000001").unwrap().is_zero());
+    /// ```
     pub fn is_zero(&self) -> bool {
         self.integer_digits.bytes().all(|b| b == b'0') && self.fraction_digits.is_empty()
     }
 
     /// The integer digits as written (leading zeros kept).
+    ///
+    /// ```
+    /// use fluxora_webhooks::decimal::parse;
+    ///
+    /// assert_eq!(parse("-0012.34").unwrap().integer_digits(), "0012");
+    /// assert_eq!(parse("+7").unwrap().integer_digits(), "7");
+    /// ```
     pub fn integer_digits(&self) -> &'a str {
         self.integer_digits
     }
 
     /// The significant fractional digits (trailing zeros stripped).
+    ///
+    /// ```
+    /// use fluxora_webhooks::decimal::parse;
+    ///
+    /// assert_eq!(parse("1.2500").unwrap().fraction_digits(), "25");
+    /// assert_eq!(parse("1.000").unwrap().fraction_digits(), "");
+    /// assert_eq!(parse("7").unwrap().fraction_digits(), "");
+    /// ```
     pub fn fraction_digits(&self) -> &'a str {
         self.fraction_digits
     }
 
     /// The value in stroops (1 unit = 10^7 stroops): `1.5` is 15000000.
+    ///
+    /// ```
+    /// use fluxora_webhooks::decimal::{parse, DecimalError};
+    ///
+    /// assert_eq!(parse("1.5").unwrap().to_stroops(), Ok(15_000_000));
+    /// assert_eq!(parse("-0.0000001").unwrap().to_stroops(), Ok(-1));
+    /// // Trailing zeros do not count, but a finer value has no stroop representation.
+    /// assert_eq!(parse("2.50000000").unwrap().to_stroops(), Ok(25_000_000));
+    /// assert_eq!(parse("0.00000001").unwrap().to_stroops(), Err(DecimalError::PrecisionExceeded));
+    /// ```
     pub fn to_stroops(&self) -> Result<i128, DecimalError> {
         if self.fraction_digits.len() > STELLAR_DECIMALS {
             return Err(DecimalError::PrecisionExceeded);
@@ -150,6 +233,17 @@ impl fmt::Display for Decimal<'_> {
 }
 
 /// Validates a decimal string (format and range) and normalizes it, borrowing.
+///
+/// ```
+/// use fluxora_webhooks::decimal::{parse, DecimalError};
+///
+/// assert_eq!(parse("12.50").unwrap().as_str(), "12.5");
+/// // No precision limit here: that is `parse_amount`'s job.
+/// assert_eq!(parse("0.123456789").unwrap().fraction_digits(), "123456789");
+/// assert_eq!(parse(""), Err(DecimalError::EmptyValue));
+/// assert_eq!(parse("1,5"), Err(DecimalError::InvalidFormat));
+/// assert_eq!(parse("9223372036854775808"), Err(DecimalError::OutOfRange));
+/// ```
 pub fn parse(value: &str) -> Result<Decimal<'_>, DecimalError> {
     if value.trim().is_empty() {
         return Err(DecimalError::EmptyValue);
@@ -223,6 +317,14 @@ pub fn format_stroops(stroops: i128) -> StroopsText {
 }
 
 /// A formatted amount: the longest, `i128::MIN` stroops, is 41 bytes.
+///
+/// ```
+/// use fluxora_webhooks::decimal::{format_stroops, StroopsText};
+///
+/// let longest: StroopsText = format_stroops(i128::MIN);
+/// assert_eq!(longest.as_str().len(), 41);
+/// assert_eq!(format_stroops(25_000_000), "2.5");
+/// ```
 pub type StroopsText = FixedText<48>;
 
 struct Stroops(i128);

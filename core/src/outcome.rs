@@ -106,6 +106,16 @@ pub enum OutcomeCode {
 
 impl OutcomeCode {
     /// Every code, in the order the checks run (`Ok` first).
+    ///
+    /// ```
+    /// use fluxora_webhooks::OutcomeCode;
+    ///
+    /// assert_eq!(OutcomeCode::ALL[0], OutcomeCode::Ok);
+    /// // `Ord` follows the order the checks run.
+    /// assert!(OutcomeCode::ALL.windows(2).all(|pair| pair[0] < pair[1]));
+    /// let unauthorized = OutcomeCode::ALL.iter().filter(|code| code.status() == 401);
+    /// assert_eq!(unauthorized.count(), 6);
+    /// ```
     pub const ALL: [OutcomeCode; 13] = [
         Self::Ok,
         Self::MissingSecret,
@@ -123,6 +133,14 @@ impl OutcomeCode {
     ];
 
     /// The contract's code string, e.g. `"signature_mismatch"`.
+    ///
+    /// ```
+    /// use fluxora_webhooks::OutcomeCode;
+    ///
+    /// assert_eq!(OutcomeCode::SignatureMismatch.as_str(), "signature_mismatch");
+    /// assert_eq!(OutcomeCode::Ok.as_str(), "ok");
+    /// assert_eq!(OutcomeCode::ConsumerOverloaded.to_string(), "consumer_overloaded");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -142,6 +160,15 @@ impl OutcomeCode {
     }
 
     /// The HTTP status a receiver answers with.
+    ///
+    /// ```
+    /// use fluxora_webhooks::OutcomeCode;
+    ///
+    /// assert_eq!(OutcomeCode::Ok.status(), 200);
+    /// assert_eq!(OutcomeCode::MissingSecret.status(), 500);
+    /// assert_eq!(OutcomeCode::PayloadTooLarge.status(), 413);
+    /// assert_eq!(OutcomeCode::ConsumerOverloaded.status(), 429);
+    /// ```
     pub const fn status(self) -> u16 {
         match self {
             Self::Ok => 200,
@@ -160,6 +187,14 @@ impl OutcomeCode {
     }
 
     /// The code for a contract code string, or `None` for an unknown string.
+    ///
+    /// ```
+    /// use fluxora_webhooks::OutcomeCode;
+    ///
+    /// assert_eq!(OutcomeCode::from_code("payload_too_large"), Some(OutcomeCode::PayloadTooLarge));
+    /// assert_eq!(OutcomeCode::from_code("PAYLOAD_TOO_LARGE"), None);
+    /// assert_eq!(OutcomeCode::from_code(""), None);
+    /// ```
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == code)
     }
@@ -173,11 +208,34 @@ impl fmt::Display for OutcomeCode {
 
 impl Outcome {
     /// True only for [`Outcome::Verified`].
+    ///
+    /// ```
+    /// use fluxora_webhooks::Outcome;
+    ///
+    /// assert!(Outcome::Verified { used_previous_secret: false }.is_ok());
+    /// assert!(Outcome::Verified { used_previous_secret: true }.is_ok());
+    /// assert!(!Outcome::SignatureMismatch.is_ok());
+    /// assert!(!Outcome::DuplicateDelivery.is_ok());
+    /// ```
     pub const fn is_ok(&self) -> bool {
         matches!(self, Self::Verified { .. })
     }
 
     /// True when only the previous secret (inside its grace window) produced the signature.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"new-secret").with_previous_secret(b"old-secret", None);
+    /// let verify = |secret: &[u8]| {
+    ///     let signature = sign(secret, b"1710000000", b"{}");
+    ///     let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    ///     verifier.verify(&headers, b"{}", 1_710_000_000, &mut NoReplayGuard)
+    /// };
+    /// assert!(verify(b"old-secret").used_previous_secret());
+    /// assert!(!verify(b"new-secret").used_previous_secret());
+    /// assert!(verify(b"new-secret").is_ok());
+    /// ```
     pub const fn used_previous_secret(&self) -> bool {
         matches!(
             self,
@@ -188,6 +246,16 @@ impl Outcome {
     }
 
     /// The outcome's stable identifier without parameters.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{Outcome, OutcomeCode};
+    ///
+    /// let outcome = Outcome::PayloadTooLarge { limit: 1024 };
+    /// assert_eq!(outcome.kind(), OutcomeCode::PayloadTooLarge);
+    /// // Parameters are dropped: every limit has the same kind.
+    /// assert_eq!(Outcome::PayloadTooLarge { limit: 1 }.kind(), outcome.kind());
+    /// assert_eq!(Outcome::Verified { used_previous_secret: true }.kind(), OutcomeCode::Ok);
+    /// ```
     pub const fn kind(&self) -> OutcomeCode {
         match self {
             Self::Verified { .. } => OutcomeCode::Ok,
@@ -207,11 +275,29 @@ impl Outcome {
     }
 
     /// The contract's code string, e.g. `"ok"` or `"timestamp_outside_tolerance"`.
+    ///
+    /// ```
+    /// use fluxora_webhooks::Outcome;
+    ///
+    /// assert_eq!(Outcome::Verified { used_previous_secret: true }.code(), "ok");
+    /// let stale = Outcome::TimestampOutsideTolerance { tolerance_seconds: 60 };
+    /// assert_eq!(stale.code(), "timestamp_outside_tolerance");
+    /// assert_eq!(Outcome::MissingSignature.code(), "missing_signature");
+    /// ```
     pub const fn code(&self) -> &'static str {
         self.kind().as_str()
     }
 
     /// The HTTP status a receiver answers with.
+    ///
+    /// ```
+    /// use fluxora_webhooks::Outcome;
+    ///
+    /// assert_eq!(Outcome::Verified { used_previous_secret: false }.status(), 200);
+    /// assert_eq!(Outcome::InvalidTimestamp.status(), 400);
+    /// assert_eq!(Outcome::SignatureMismatch.status(), 401);
+    /// assert_eq!(Outcome::DuplicateDelivery.status(), 409);
+    /// ```
     pub const fn status(&self) -> u16 {
         self.kind().status()
     }
@@ -281,6 +367,14 @@ impl<'de> serde::Deserialize<'de> for OutcomeCode {
 }
 
 /// An outcome message: the longest, with a 20-digit number, is 72 bytes.
+///
+/// ```
+/// use fluxora_webhooks::{MessageText, Outcome};
+///
+/// let message: MessageText = Outcome::MissingSecret.message();
+/// assert_eq!(message, "Webhook secret is required");
+/// assert_eq!(message.to_string(), message.as_str());
+/// ```
 pub type MessageText = FixedText<96>;
 
 #[cfg(test)]

@@ -7,6 +7,15 @@ use subtle::{Choice, ConstantTimeEq};
 use crate::mac::{Mac, MacKey, TAG_LEN};
 
 /// Length of a signature header value: 64 hex digits.
+///
+/// ```
+/// use fluxora_webhooks::{SIGNATURE_HEX_LEN, sign};
+///
+/// let signature = sign(b"topsecret", b"1710000000", b"{}");
+/// assert_eq!(signature.as_str().len(), SIGNATURE_HEX_LEN);
+/// assert_eq!(signature.as_bytes().len(), SIGNATURE_HEX_LEN);
+/// assert_eq!(SIGNATURE_HEX_LEN, 2 * 32); // hex of a 32-byte HMAC-SHA256 tag
+/// ```
 pub const SIGNATURE_HEX_LEN: usize = 64;
 
 /// A secret keyed into HMAC-SHA256 once (inner and outer pads already absorbed).
@@ -31,6 +40,16 @@ pub struct Signer {
 
 impl Signer {
     /// Keys HMAC-SHA256 with the secret's bytes exactly as configured (no decoding, no trimming).
+    ///
+    /// ```
+    /// use fluxora_webhooks::{Signer, sign};
+    ///
+    /// let signer = Signer::new(b"topsecret");
+    /// assert_eq!(signer.sign(b"1710000000", b"{}"), sign(b"topsecret", b"1710000000", b"{}"));
+    /// // No trimming: a trailing newline is part of the secret.
+    /// let with_newline = Signer::new(b"topsecret\n");
+    /// assert_ne!(with_newline.sign(b"1710000000", b"{}"), signer.sign(b"1710000000", b"{}"));
+    /// ```
     pub fn new(secret: &[u8]) -> Self {
         Self {
             key: MacKey::new(secret),
@@ -38,6 +57,19 @@ impl Signer {
     }
 
     /// Signs `timestamp` + `.` + `body` and returns the 64 lowercase hex digits.
+    ///
+    /// ```
+    /// use fluxora_webhooks::Signer;
+    ///
+    /// let signer = Signer::new(b"topsecret");
+    /// let signature = signer.sign(b"1710000000", b"");
+    /// assert_eq!(
+    ///     signature.as_str(),
+    ///     "a58f63482c493d44f954ec6c03e39ba650afb13861ab782835c1e08aa7d56366"
+    /// );
+    /// // The timestamp is signed too: the same body at another second signs differently.
+    /// assert_ne!(signer.sign(b"1710000001", b""), signature);
+    /// ```
     pub fn sign(&self, timestamp: &[u8], body: &[u8]) -> Signature {
         Signature::from_tag(&self.tag(timestamp, body))
     }
@@ -86,6 +118,18 @@ impl fmt::Debug for Signer {
 }
 
 /// A signature in progress over a body that arrives in chunks; made by [`Signer::start`].
+///
+/// ```
+/// use fluxora_webhooks::{Signer, Signing};
+///
+/// let signer = Signer::new(b"topsecret");
+/// let mut signing: Signing = signer.start(b"1710000000");
+/// for chunk in [&b"{\"event\":"[..], b"\"stream.updated\"}"] {
+///     signing.update(chunk);
+/// }
+/// let signature = signing.finish();
+/// assert_eq!(signature, signer.sign(b"1710000000", br#"{"event":"stream.updated"}"#));
+/// ```
 #[derive(Clone)]
 pub struct Signing {
     mac: Mac,
@@ -93,11 +137,35 @@ pub struct Signing {
 
 impl Signing {
     /// Feeds the next chunk of the body.
+    ///
+    /// ```
+    /// use fluxora_webhooks::Signer;
+    ///
+    /// let signer = Signer::new(b"topsecret");
+    /// let body = [b'x'; 200];
+    /// let mut signing = signer.start(b"1710000000");
+    /// for chunk in body.chunks(7) {
+    ///     signing.update(chunk); // chunk boundaries do not matter
+    /// }
+    /// signing.update(b"");
+    /// assert_eq!(signing.finish(), signer.sign(b"1710000000", &body));
+    /// ```
     pub fn update(&mut self, chunk: &[u8]) {
         self.mac.update(chunk);
     }
 
     /// The signature of `timestamp.` followed by every chunk fed.
+    ///
+    /// ```
+    /// use fluxora_webhooks::Signer;
+    ///
+    /// // Nothing fed: the signature of an empty body.
+    /// let signing = Signer::new(b"topsecret").start(b"1710000000");
+    /// assert_eq!(
+    ///     signing.finish().as_str(),
+    ///     "a58f63482c493d44f954ec6c03e39ba650afb13861ab782835c1e08aa7d56366"
+    /// );
+    /// ```
     pub fn finish(self) -> Signature {
         Signature::from_tag(&self.mac.finalize())
     }
@@ -146,12 +214,28 @@ impl Signature {
     }
 
     /// The header value.
+    ///
+    /// ```
+    /// let signature = fluxora_webhooks::sign(b"topsecret", b"1710000000", b"");
+    /// let header_value: &str = signature.as_str();
+    /// assert_eq!(
+    ///     header_value,
+    ///     "a58f63482c493d44f954ec6c03e39ba650afb13861ab782835c1e08aa7d56366"
+    /// );
+    /// ```
     pub fn as_str(&self) -> &str {
         // hex::encode_to_slice writes only ASCII hex digits.
         core::str::from_utf8(&self.hex).unwrap_or_default()
     }
 
     /// The header value as bytes.
+    ///
+    /// ```
+    /// let signature = fluxora_webhooks::sign(b"topsecret", b"1710000000", b"");
+    /// let bytes: &[u8; 64] = signature.as_bytes();
+    /// assert_eq!(&bytes[..8], b"a58f6348");
+    /// assert_eq!(bytes, signature.as_str().as_bytes());
+    /// ```
     pub fn as_bytes(&self) -> &[u8; SIGNATURE_HEX_LEN] {
         &self.hex
     }

@@ -30,6 +30,16 @@ impl<const N: usize> FixedText<N> {
     }
 
     /// The text.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{decimal::format_stroops, Outcome};
+    ///
+    /// let amount = format_stroops(-5);
+    /// let text: &str = amount.as_str();
+    /// assert_eq!(text, "-0.0000005");
+    /// let message = Outcome::PayloadTooLarge { limit: 8 }.message();
+    /// assert_eq!(message.as_str(), "Payload exceeds 8 bytes");
+    /// ```
     pub fn as_str(&self) -> &str {
         // Only whole `&str`s are ever appended, so the prefix is valid UTF-8.
         core::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()

@@ -12,10 +12,52 @@ use crate::signature::{Signer, decode_signature, tag_matches};
 use crate::timestamp::parse_timestamp;
 
 /// Default freshness window: 300 seconds either side of `now`, boundary inclusive.
+///
+/// ```
+/// use fluxora_webhooks::{DEFAULT_TOLERANCE_SECONDS, DeliveryHeaders, NoReplayGuard};
+/// use fluxora_webhooks::{Outcome, Verifier, sign};
+///
+/// let verifier = Verifier::new(b"topsecret");
+/// assert_eq!(verifier.tolerance_seconds(), DEFAULT_TOLERANCE_SECONDS);
+/// let signature = sign(b"topsecret", b"1710000000", b"{}");
+/// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+/// let at = |now| verifier.verify(&headers, b"{}", now, &mut NoReplayGuard);
+/// assert!(at(1_710_000_000 + DEFAULT_TOLERANCE_SECONDS).is_ok());
+/// let too_late = at(1_710_000_001 + DEFAULT_TOLERANCE_SECONDS);
+/// assert_eq!(too_late, Outcome::TimestampOutsideTolerance { tolerance_seconds: 300 });
+/// ```
 pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
 /// Default body limit: 256 KiB (a body of exactly this many bytes passes).
+///
+/// ```
+/// use fluxora_webhooks::{DEFAULT_MAX_BODY_BYTES, DeliveryHeaders, NoReplayGuard};
+/// use fluxora_webhooks::{Outcome, Verifier};
+///
+/// let verifier = Verifier::new(b"topsecret");
+/// assert_eq!(verifier.max_body_bytes(), DEFAULT_MAX_BODY_BYTES);
+/// let body = vec![b' '; 262_145];
+/// let headers = DeliveryHeaders::new("dlv_1", "1710000000", "00");
+/// let outcome = verifier.verify(&headers, &body, 1_710_000_000, &mut NoReplayGuard);
+/// assert_eq!(outcome, Outcome::PayloadTooLarge { limit: DEFAULT_MAX_BODY_BYTES });
+/// ```
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 262_144;
 /// Default grace window of a rotated-out secret: 24 hours after `rotated_at`.
+///
+/// ```
+/// use fluxora_webhooks::{DEFAULT_GRACE_WINDOW_SECONDS, DeliveryHeaders, NoReplayGuard};
+/// use fluxora_webhooks::{Outcome, Verifier, sign};
+///
+/// let now = 1_710_000_000;
+/// let signature = sign(b"old-secret", b"1710000000", b"{}");
+/// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+/// let rotated_at = |at| {
+///     let verifier = Verifier::new(b"new-secret").with_previous_secret(b"old-secret", Some(at));
+///     assert_eq!(verifier.grace_window_seconds(), DEFAULT_GRACE_WINDOW_SECONDS);
+///     verifier.verify(&headers, b"{}", now, &mut NoReplayGuard)
+/// };
+/// assert!(rotated_at(now - DEFAULT_GRACE_WINDOW_SECONDS).is_ok());
+/// assert_eq!(rotated_at(now - DEFAULT_GRACE_WINDOW_SECONDS - 1), Outcome::PreviousSecretExpired);
+/// ```
 pub const DEFAULT_GRACE_WINDOW_SECONDS: u64 = 86_400;
 
 #[derive(Clone)]
@@ -59,6 +101,19 @@ impl Verifier {
     ///
     /// An empty secret is accepted here and answers `missing_secret` (500) on every
     /// delivery, so a misconfigured receiver makes the sender retry instead of dropping.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Outcome, Verifier, sign};
+    ///
+    /// let signature = sign(b"topsecret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let verify = |verifier: Verifier| {
+    ///     verifier.verify(&headers, b"{}", 1_710_000_000, &mut NoReplayGuard)
+    /// };
+    /// assert!(verify(Verifier::new(b"topsecret")).is_ok());
+    /// let misconfigured = verify(Verifier::new(b""));
+    /// assert_eq!((misconfigured, misconfigured.status()), (Outcome::MissingSecret, 500));
+    /// ```
     pub fn new(secret: &[u8]) -> Self {
         Self {
             current: (!secret.is_empty()).then(|| Signer::new(secret)),
@@ -73,6 +128,21 @@ impl Verifier {
     /// (Unix seconds). Without `rotated_at` the previous secret never expires; with it,
     /// it expires once `now - rotated_at` exceeds the grace window. An empty previous
     /// secret means none.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Outcome, Verifier, sign};
+    ///
+    /// let signature = sign(b"old-secret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let verify = |verifier: Verifier| {
+    ///     verifier.verify(&headers, b"{}", 1_710_000_000, &mut NoReplayGuard)
+    /// };
+    /// // Without `rotated_at`, the previous secret never expires.
+    /// let rotating = Verifier::new(b"new-secret").with_previous_secret(b"old-secret", None);
+    /// assert_eq!(verify(rotating), Outcome::Verified { used_previous_secret: true });
+    /// let no_previous = Verifier::new(b"new-secret").with_previous_secret(b"", None);
+    /// assert_eq!(verify(no_previous), Outcome::SignatureMismatch);
+    /// ```
     pub fn with_previous_secret(mut self, secret: &[u8], rotated_at: Option<u64>) -> Self {
         self.previous = (!secret.is_empty()).then(|| PreviousSecret {
             signer: Signer::new(secret),
@@ -82,34 +152,101 @@ impl Verifier {
     }
 
     /// How long the previous secret stays valid after `rotated_at` (default 86400 s).
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Outcome, Verifier, sign};
+    ///
+    /// let now = 1_710_000_000;
+    /// let signature = sign(b"old-secret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let rotated_at = |at| {
+    ///     Verifier::new(b"new-secret")
+    ///         .with_previous_secret(b"old-secret", Some(at))
+    ///         .with_grace_window_seconds(3_600)
+    ///         .verify(&headers, b"{}", now, &mut NoReplayGuard)
+    /// };
+    /// assert!(rotated_at(now - 3_600).is_ok());
+    /// assert_eq!(rotated_at(now - 3_601), Outcome::PreviousSecretExpired);
+    /// ```
     pub fn with_grace_window_seconds(mut self, seconds: u64) -> Self {
         self.grace_window_seconds = seconds;
         self
     }
 
     /// The freshness window either side of `now` (default 300 s, boundary inclusive).
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Outcome, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret").with_tolerance_seconds(60);
+    /// let signature = sign(b"topsecret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let at = |now| verifier.verify(&headers, b"{}", now, &mut NoReplayGuard);
+    /// assert!(at(1_710_000_060).is_ok());
+    /// assert!(at(1_709_999_940).is_ok()); // either side of `now`
+    /// let stale = Outcome::TimestampOutsideTolerance { tolerance_seconds: 60 };
+    /// assert_eq!(at(1_710_000_061), stale);
+    /// assert_eq!(at(1_709_999_939), stale);
+    /// ```
     pub fn with_tolerance_seconds(mut self, seconds: u64) -> Self {
         self.tolerance_seconds = seconds;
         self
     }
 
     /// The largest accepted body in bytes (default 262144, boundary inclusive).
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Outcome, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret").with_max_body_bytes(2);
+    /// let verify = |body: &[u8]| {
+    ///     let signature = sign(b"topsecret", b"1710000000", body);
+    ///     let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    ///     verifier.verify(&headers, body, 1_710_000_000, &mut NoReplayGuard)
+    /// };
+    /// assert!(verify(b"{}").is_ok());
+    /// assert_eq!(verify(b"{ }"), Outcome::PayloadTooLarge { limit: 2 });
+    /// ```
     pub fn with_max_body_bytes(mut self, bytes: u64) -> Self {
         self.max_body_bytes = bytes;
         self
     }
 
     /// The configured freshness window in seconds.
+    ///
+    /// ```
+    /// use fluxora_webhooks::Verifier;
+    ///
+    /// assert_eq!(Verifier::new(b"topsecret").tolerance_seconds(), 300);
+    /// let strict = Verifier::new(b"topsecret").with_tolerance_seconds(60);
+    /// assert_eq!(strict.tolerance_seconds(), 60);
+    /// ```
     pub fn tolerance_seconds(&self) -> u64 {
         self.tolerance_seconds
     }
 
     /// The configured body limit in bytes.
+    ///
+    /// ```
+    /// use fluxora_webhooks::Verifier;
+    ///
+    /// assert_eq!(Verifier::new(b"topsecret").max_body_bytes(), 262_144);
+    /// let small = Verifier::new(b"topsecret").with_max_body_bytes(4_096);
+    /// assert_eq!(small.max_body_bytes(), 4_096);
+    /// ```
     pub fn max_body_bytes(&self) -> u64 {
         self.max_body_bytes
     }
 
     /// The configured grace window of the previous secret in seconds.
+    ///
+    /// ```
+    /// use fluxora_webhooks::Verifier;
+    ///
+    /// assert_eq!(Verifier::new(b"topsecret").grace_window_seconds(), 86_400);
+    /// let short = Verifier::new(b"topsecret").with_grace_window_seconds(3_600);
+    /// assert_eq!(short.grace_window_seconds(), 3_600);
+    /// ```
     pub fn grace_window_seconds(&self) -> u64 {
         self.grace_window_seconds
     }
@@ -118,6 +255,23 @@ impl Verifier {
     ///
     /// The replay guard is consulted only after the signature matched. Checks that need
     /// no hashing run first, so a stale or malformed delivery costs no HMAC work.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, FixedReplayStore, Outcome, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let mut store = FixedReplayStore::<16>::new();
+    /// let body = br#"{"event":"stream.updated"}"#;
+    /// let signature = sign(b"topsecret", b"1710000000", body);
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// assert!(verifier.verify(&headers, body, 1_710_000_000, &mut store).is_ok());
+    /// let retry = verifier.verify(&headers, body, 1_710_000_000, &mut store);
+    /// assert_eq!(retry, Outcome::DuplicateDelivery);
+    /// // A tampered body fails the signature check; the store is never consulted.
+    /// let other_id = DeliveryHeaders { delivery_id: Some(&b"dlv_2"[..]), ..headers };
+    /// let tampered = verifier.verify(&other_id, b"{}", 1_710_000_000, &mut store);
+    /// assert_eq!(tampered, Outcome::SignatureMismatch);
+    /// ```
     pub fn verify<G: ReplayGuard + ?Sized>(
         &self,
         headers: &DeliveryHeaders<'_>,
@@ -286,6 +440,20 @@ impl BodyVerification<'_> {
     /// Fails with `payload_too_large` the moment the running length passes the limit,
     /// so a server can answer 413 without reading the rest. Once failed, every later
     /// call fails the same way.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, Outcome, Verifier};
+    ///
+    /// let verifier = Verifier::new(b"topsecret").with_max_body_bytes(4);
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", "00");
+    /// let mut verification = verifier.start(&headers, 1_710_000_000)?;
+    /// verification.update(b"{}")?;
+    /// verification.update(b"{}")?; // exactly the limit
+    /// let too_large = Err(Outcome::PayloadTooLarge { limit: 4 });
+    /// assert_eq!(verification.update(b"x"), too_large);
+    /// assert_eq!(verification.update(b""), too_large); // stays failed
+    /// # Ok::<(), Outcome>(())
+    /// ```
     #[inline]
     pub fn update(&mut self, chunk: &[u8]) -> Result<(), Outcome> {
         let chunk_len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
@@ -303,12 +471,46 @@ impl BodyVerification<'_> {
     }
 
     /// How many body bytes were fed so far.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, Outcome, Verifier};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", "00");
+    /// let mut verification = verifier.start(&headers, 1_710_000_000)?;
+    /// assert_eq!(verification.body_len(), 0);
+    /// verification.update(b"hello, ")?;
+    /// verification.update(b"world")?;
+    /// assert_eq!(verification.body_len(), 12);
+    /// # Ok::<(), Outcome>(())
+    /// ```
     pub fn body_len(&self) -> u64 {
         self.body_len
     }
 
     /// Runs the checks that follow the body, in contract order, and on a signature match
     /// asks the replay guard to check and record the delivery.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, FixedReplayStore, Outcome, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let mut store = FixedReplayStore::<8>::new();
+    /// let signature = sign(b"topsecret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let mut first = verifier.start(&headers, 1_710_000_000)?;
+    /// first.update(b"{}")?;
+    /// assert!(first.finish(&mut store).is_ok());
+    /// let mut retry = verifier.start(&headers, 1_710_000_000)?;
+    /// retry.update(b"{}")?;
+    /// assert_eq!(retry.finish(&mut store), Outcome::DuplicateDelivery);
+    /// // The timestamp is checked here, after the body, not by `start`.
+    /// let mut late = verifier.start(&headers, 1_710_000_301)?;
+    /// late.update(b"{}")?;
+    /// let stale = Outcome::TimestampOutsideTolerance { tolerance_seconds: 300 };
+    /// assert_eq!(late.finish(&mut store), stale);
+    /// # Ok::<(), Outcome>(())
+    /// ```
     #[inline]
     pub fn finish<G: ReplayGuard + ?Sized>(self, guard: &mut G) -> Outcome {
         if self.body_len > self.max_body_bytes {

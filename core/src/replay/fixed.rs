@@ -59,11 +59,43 @@ pub struct FixedReplayStore<const CAPACITY: usize> {
 
 impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
     /// An empty store remembering delivery ids for the default 24 hours.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, FixedReplayStore, Outcome, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let mut store = FixedReplayStore::<1>::new();
+    /// let mut deliver = |id: &str, body: &[u8]| {
+    ///     let signature = sign(b"topsecret", b"1710000000", body);
+    ///     let headers = DeliveryHeaders::new(id, "1710000000", signature.as_str());
+    ///     verifier.verify(&headers, body, 1_710_000_000, &mut store)
+    /// };
+    /// assert!(deliver("dlv_1", b"{}").is_ok());
+    /// // One slot, still live: the next delivery is refused rather than evicting it.
+    /// assert_eq!(deliver("dlv_2", b"[]"), Outcome::ConsumerOverloaded);
+    /// ```
     pub fn new() -> Self {
         Self::with_delivery_retention(DEFAULT_DELIVERY_RETENTION_SECONDS)
     }
 
     /// An empty store remembering delivery ids for `seconds` after acceptance.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{FixedReplayStore, ReplayEntry, ReplayGuard, ReplayVerdict};
+    ///
+    /// let mut store = FixedReplayStore::<4>::with_delivery_retention(600);
+    /// // Retries of one delivery keep its id but are signed afresh.
+    /// let attempt = |at: u64, tag: u8| ReplayEntry {
+    ///     delivery_id: b"dlv_1",
+    ///     timestamp: at,
+    ///     signature: [tag; 32],
+    ///     now: at,
+    ///     signature_expires_at: at + 300,
+    /// };
+    /// assert_eq!(store.check_and_record(&attempt(1_000, 1)), ReplayVerdict::Fresh);
+    /// assert_eq!(store.check_and_record(&attempt(1_600, 2)), ReplayVerdict::DuplicateDelivery);
+    /// assert_eq!(store.check_and_record(&attempt(1_601, 3)), ReplayVerdict::Fresh);
+    /// ```
     pub fn with_delivery_retention(seconds: u64) -> Self {
         Self {
             slots: [Slot::default(); CAPACITY],
@@ -72,6 +104,23 @@ impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
     }
 
     /// How many entries are still remembered at `now`.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{FixedReplayStore, ReplayEntry, ReplayGuard, ReplayVerdict};
+    ///
+    /// let mut store = FixedReplayStore::<4>::with_delivery_retention(600);
+    /// let entry = ReplayEntry {
+    ///     delivery_id: b"dlv_1",
+    ///     timestamp: 1_000,
+    ///     signature: [7; 32],
+    ///     now: 1_000,
+    ///     signature_expires_at: 1_300,
+    /// };
+    /// assert_eq!(store.live_entries(1_000), 0);
+    /// assert_eq!(store.check_and_record(&entry), ReplayVerdict::Fresh);
+    /// assert_eq!(store.live_entries(1_600), 1); // the id is kept 600 s, inclusive
+    /// assert_eq!(store.live_entries(1_601), 0);
+    /// ```
     pub fn live_entries(&self, now: u64) -> usize {
         self.slots.iter().filter(|slot| !slot.is_free(now)).count()
     }

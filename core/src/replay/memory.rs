@@ -56,14 +56,48 @@ pub struct MemoryReplayStore {
 
 impl MemoryReplayStore {
     /// The capacity the runtime packages use when none is configured.
+    ///
+    /// ```
+    /// use fluxora_webhooks::MemoryReplayStore;
+    ///
+    /// assert_eq!(MemoryReplayStore::DEFAULT_CAPACITY, 100_000);
+    /// let store = MemoryReplayStore::default();
+    /// assert_eq!(store.capacity(), MemoryReplayStore::DEFAULT_CAPACITY);
+    /// ```
     pub const DEFAULT_CAPACITY: usize = 100_000;
 
     /// An empty store for `capacity` deliveries, remembering ids for the default 24 hours.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DEFAULT_DELIVERY_RETENTION_SECONDS, MemoryReplayStore};
+    ///
+    /// let store = MemoryReplayStore::new(1_000);
+    /// assert_eq!(store.capacity(), 1_000);
+    /// assert_eq!(store.delivery_retention_seconds(), DEFAULT_DELIVERY_RETENTION_SECONDS);
+    /// assert_eq!(store.live_entries(1_710_000_000), 0);
+    /// ```
     pub fn new(capacity: usize) -> Self {
         Self::with_delivery_retention(capacity, DEFAULT_DELIVERY_RETENTION_SECONDS)
     }
 
     /// An empty store for `capacity` deliveries, remembering ids for `seconds` after acceptance.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{MemoryReplayStore, ReplayEntry, ReplayGuard, ReplayVerdict};
+    ///
+    /// let mut store = MemoryReplayStore::with_delivery_retention(4, 600);
+    /// // Retries of one delivery keep its id but are signed afresh.
+    /// let attempt = |at: u64, tag: u8| ReplayEntry {
+    ///     delivery_id: b"dlv_1",
+    ///     timestamp: at,
+    ///     signature: [tag; 32],
+    ///     now: at,
+    ///     signature_expires_at: at + 300,
+    /// };
+    /// assert_eq!(store.check_and_record(&attempt(1_000, 1)), ReplayVerdict::Fresh);
+    /// assert_eq!(store.check_and_record(&attempt(1_600, 2)), ReplayVerdict::DuplicateDelivery);
+    /// assert_eq!(store.check_and_record(&attempt(1_601, 3)), ReplayVerdict::Fresh);
+    /// ```
     pub fn with_delivery_retention(capacity: usize, seconds: u64) -> Self {
         Self {
             capacity,
@@ -77,16 +111,58 @@ impl MemoryReplayStore {
     }
 
     /// The configured capacity.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{MemoryReplayStore, ReplayEntry, ReplayGuard, ReplayVerdict};
+    ///
+    /// let mut store = MemoryReplayStore::new(1);
+    /// assert_eq!(store.capacity(), 1);
+    /// let first = ReplayEntry {
+    ///     delivery_id: b"dlv_1",
+    ///     timestamp: 1_000,
+    ///     signature: [1; 32],
+    ///     now: 1_000,
+    ///     signature_expires_at: 1_300,
+    /// };
+    /// assert_eq!(store.check_and_record(&first), ReplayVerdict::Fresh);
+    /// let second = ReplayEntry { delivery_id: b"dlv_2", signature: [2; 32], ..first };
+    /// assert_eq!(store.check_and_record(&second), ReplayVerdict::Full);
+    /// ```
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// The configured delivery-id retention in seconds.
+    ///
+    /// ```
+    /// use fluxora_webhooks::MemoryReplayStore;
+    ///
+    /// let store = MemoryReplayStore::with_delivery_retention(16, 3_600);
+    /// assert_eq!(store.delivery_retention_seconds(), 3_600);
+    /// assert_eq!(MemoryReplayStore::new(16).delivery_retention_seconds(), 86_400);
+    /// ```
     pub fn delivery_retention_seconds(&self) -> u64 {
         self.delivery_retention_seconds
     }
 
     /// How many deliveries are still remembered at `now`.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{MemoryReplayStore, ReplayEntry, ReplayGuard, ReplayVerdict};
+    ///
+    /// let mut store = MemoryReplayStore::with_delivery_retention(4, 600);
+    /// let entry = ReplayEntry {
+    ///     delivery_id: b"dlv_1",
+    ///     timestamp: 1_000,
+    ///     signature: [7; 32],
+    ///     now: 1_000,
+    ///     signature_expires_at: 1_300,
+    /// };
+    /// assert_eq!(store.live_entries(1_000), 0);
+    /// assert_eq!(store.check_and_record(&entry), ReplayVerdict::Fresh);
+    /// assert_eq!(store.live_entries(1_600), 1); // the id is kept 600 s, inclusive
+    /// assert_eq!(store.live_entries(1_601), 0);
+    /// ```
     pub fn live_entries(&self, now: u64) -> usize {
         self.slots
             .values()

@@ -11,12 +11,54 @@ pub use memory::MemoryReplayStore;
 use sha2::{Digest, Sha256};
 
 /// How long an accepted delivery id is remembered by default: 24 hours.
+///
+/// ```
+/// use fluxora_webhooks::{DEFAULT_DELIVERY_RETENTION_SECONDS, FixedReplayStore};
+/// use fluxora_webhooks::{ReplayEntry, ReplayGuard, ReplayVerdict};
+///
+/// assert_eq!(DEFAULT_DELIVERY_RETENTION_SECONDS, 24 * 60 * 60);
+/// let mut store = FixedReplayStore::<1>::new();
+/// let entry = ReplayEntry {
+///     delivery_id: b"dlv_1",
+///     timestamp: 1_000,
+///     signature: [7; 32],
+///     now: 1_000,
+///     signature_expires_at: 1_300,
+/// };
+/// assert_eq!(store.check_and_record(&entry), ReplayVerdict::Fresh);
+/// assert_eq!(store.live_entries(1_000 + DEFAULT_DELIVERY_RETENTION_SECONDS), 1);
+/// assert_eq!(store.live_entries(1_001 + DEFAULT_DELIVERY_RETENTION_SECONDS), 0);
+/// ```
 pub const DEFAULT_DELIVERY_RETENTION_SECONDS: u64 = 86_400;
 
 /// One accepted delivery, offered to a [`ReplayGuard`] to check and record.
 ///
 /// The guard is only consulted after the signature matched, so unsigned input can
 /// never change what a store holds.
+///
+/// ```
+/// use fluxora_webhooks::{DeliveryHeaders, Verifier, sign};
+/// use fluxora_webhooks::{ReplayEntry, ReplayGuard, ReplayVerdict};
+///
+/// /// Remembers what the verifier offered it.
+/// #[derive(Default)]
+/// struct Spy(Vec<(Vec<u8>, u64, u64, u64)>);
+/// impl ReplayGuard for Spy {
+///     fn check_and_record(&mut self, entry: &ReplayEntry<'_>) -> ReplayVerdict {
+///         let id = entry.delivery_id.to_vec();
+///         self.0.push((id, entry.timestamp, entry.now, entry.signature_expires_at));
+///         ReplayVerdict::Fresh
+///     }
+/// }
+///
+/// let verifier = Verifier::new(b"topsecret").with_tolerance_seconds(300);
+/// let signature = sign(b"topsecret", b"1710000000", b"{}");
+/// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+/// let mut spy = Spy::default();
+/// assert!(verifier.verify(&headers, b"{}", 1_710_000_060, &mut spy).is_ok());
+/// let offered = (b"dlv_1".to_vec(), 1_710_000_000, 1_710_000_060, 1_710_000_300);
+/// assert_eq!(spy.0, [offered]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplayEntry<'a> {
     /// The delivery id header, as received (not signed).
