@@ -48,7 +48,7 @@ const FEED_POLL: Duration = Duration::from_millis(250);
 /// other instances (PostgreSQL; one SQLite instance publishes everything itself).
 pub fn spawn_feed_tail(db: crate::db::Db, hub: Arc<StreamHub>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        // The feed's times are the database's clock (see `now_millis_sql`), so is the cursor.
+        // The feed's times are the database's clock (see `Backend::now_millis_sql`), so is the cursor.
         let mut cursor = db
             .now_millis()
             .await
@@ -162,17 +162,14 @@ impl Published {
         }
         self.order.push_back((now, event.id.clone()));
         match self.latest_version.get_mut(stream_id) {
-            Some((version, _)) if *version >= event.stream_version => false,
-            Some(latest) => {
-                *latest = (event.stream_version, now);
-                true
-            }
+            Some((version, _)) if *version >= event.stream_version => return false,
+            Some(latest) => *latest = (event.stream_version, now),
             None => {
                 self.latest_version
                     .insert(stream_id.to_owned(), (event.stream_version, now));
-                true
             }
         }
+        true
     }
 }
 

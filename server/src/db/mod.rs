@@ -32,6 +32,25 @@ impl Backend {
             Self::Postgres => "postgres",
         }
     }
+
+    /// The backend of a connection (inside a transaction, where no [`Db`] is at hand).
+    pub fn of(connection: &sqlx::AnyConnection) -> Self {
+        if connection.backend_name().eq_ignore_ascii_case("postgresql") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// SQL for the database server's clock in Unix milliseconds. Rows that several instances
+    /// compare by time (the WebSocket feed) are stamped with this one clock, so the
+    /// instances' own clocks need not agree.
+    pub const fn now_millis_sql(self) -> &'static str {
+        match self {
+            Self::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+            Self::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+        }
+    }
 }
 
 /// The connection pool and its backend.
@@ -64,17 +83,6 @@ fn redact_url(url: &str) -> String {
             format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
         }
         _ => url.to_owned(),
-    }
-}
-
-/// SQL for the database server's clock in Unix milliseconds, for the backend named by sqlx's
-/// `backend_name()`. Rows that several instances compare by time (the WebSocket feed) are
-/// stamped with this one clock, so the instances' own clocks need not agree.
-pub fn now_millis_sql(backend_name: &str) -> &'static str {
-    if backend_name.eq_ignore_ascii_case("postgresql") {
-        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
-    } else {
-        "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
     }
 }
 
@@ -155,13 +163,9 @@ impl Db {
         Ok(db)
     }
 
-    /// The database server's clock, in Unix milliseconds (see [`now_millis_sql`]).
+    /// The database server's clock, in Unix milliseconds (see [`Backend::now_millis_sql`]).
     pub async fn now_millis(&self) -> Result<i64, sqlx::Error> {
-        let name = match self.backend {
-            Backend::Postgres => "PostgreSQL",
-            Backend::Sqlite => "SQLite",
-        };
-        sqlx::query_scalar(&format!("SELECT {}", now_millis_sql(name)))
+        sqlx::query_scalar(&format!("SELECT {}", self.backend.now_millis_sql()))
             .fetch_one(&self.pool)
             .await
     }

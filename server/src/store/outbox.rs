@@ -58,7 +58,7 @@ pub async fn enqueue(
     // Stamped by the database's clock: instances tailing the feed compare these times.
     let insert_feed = format!(
         "INSERT INTO stream_feed (event_id, stream_id, stream_version, payload, created_at) VALUES ($1, $2, $3, $4, {})",
-        crate::db::now_millis_sql(tx.backend_name())
+        Backend::of(tx).now_millis_sql()
     );
     sqlx::query(&insert_feed)
         .bind(event_id.as_str())
