@@ -215,8 +215,17 @@ case("previous secret one second past the grace window", "previous_secret_expire
 case("unknown signature after the grace window says the previous secret expired",
      "previous_secret_expired", config={**ROT, "previous_secret_rotated_at": NOW - 86401},
      sign_with="stranger")
-case("malformed signature after the grace window is still a mismatch", "signature_mismatch",
-     config={**ROT, "previous_secret_rotated_at": NOW - 86401}, signature="nothex")
+case("malformed signature after the grace window says the previous secret expired",
+     "previous_secret_expired", config={**ROT, "previous_secret_rotated_at": NOW - 86401},
+     signature="nothex")
+case("whitespace-only signature after the grace window says the previous secret expired",
+     "previous_secret_expired", config={**ROT, "previous_secret_rotated_at": NOW - 86401},
+     signature="   ")
+case("63 hex digits after the grace window says the previous secret expired",
+     "previous_secret_expired", config={**ROT, "previous_secret_rotated_at": NOW - 86401},
+     signature=GOOD[:63])
+case("malformed signature inside the grace window is a mismatch", "signature_mismatch",
+     config={**ROT, "previous_secret_rotated_at": NOW - 10}, signature="nothex")
 case("current secret still passes after the grace window", "ok",
      config={**ROT, "previous_secret_rotated_at": NOW - 86401})
 case("current secret passes during rotation", "ok",
@@ -272,6 +281,134 @@ assert codes_covered == set(STATUS), set(STATUS) - codes_covered
 names = [entry["name"] for entry in cases]
 assert len(names) == len(set(names)), "case names must be unique"
 
+
+# Header maps: the same delivery as (name, value) pairs, in the order received. Each
+# runtime turns the pairs into every header form it accepts (a plain object or dict, a
+# list of pairs, its frameworks' header objects) and must answer the same.
+header_cases = []
+GOOD_TS = TS
+
+
+def hcase(name, code, pairs, *, body=None, now=NOW, config=None, expect_kw=None):
+    header_cases.append({
+        "name": name,
+        "config": {"secret": SECRET, **(config or {})},
+        "header_pairs": [list(pair) for pair in pairs],
+        "body": body if body is not None else {"utf8": JSON_BODY},
+        "now": now,
+        "expect": expect(code, **(expect_kw or {})),
+    })
+
+
+def spelled(style):
+    names = {"delivery_id": "x-fluxora-delivery-id", "timestamp": "x-fluxora-timestamp",
+             "signature": "x-fluxora-signature", "event": "x-fluxora-event"}
+    return {key: style(value) for key, value in names.items()}
+
+
+def title(name):
+    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+def swap(name):
+    return "".join(c.upper() if i % 2 else c for i, c in enumerate(name))
+
+
+for style_name, style in [("lowercase", str), ("Title-Case", title), ("UPPERCASE", str.upper),
+                          ("aLtErNaTiNg", swap)]:
+    n = spelled(style)
+    hcase(f"{style_name} header names", "ok",
+          [(n["delivery_id"], "dlv_1"), (n["timestamp"], TS), (n["signature"], GOOD),
+           (n["event"], "stream.updated")])
+hcase("each header spelled differently", "ok",
+      [("X-Fluxora-Delivery-Id", "dlv_1"), ("x-fluxora-timestamp", TS), ("X-FLUXORA-SIGNATURE", GOOD)])
+hcase("unrelated headers around the contract headers", "ok",
+      [("Content-Type", "application/json"), ("X-Fluxora-Delivery-Id", "dlv_1"),
+       ("User-Agent", "fluxora/1"), ("X-Fluxora-Timestamp", TS), ("X-Fluxora-Signature", GOOD),
+       ("Accept", "*/*")])
+hcase("Title-Case delivery id missing", "missing_delivery_id",
+      [("X-Fluxora-Timestamp", TS), ("X-Fluxora-Signature", GOOD)])
+hcase("Title-Case signature empty", "missing_signature",
+      [("X-Fluxora-Delivery-Id", "dlv_1"), ("X-Fluxora-Timestamp", TS), ("X-Fluxora-Signature", "")])
+hcase("near-miss names are other headers", "missing_delivery_id",
+      [("x_fluxora_delivery_id", "dlv_1"), ("x-fluxora-deliveryid", "dlv_1"),
+       ("x-fluxora-timestamp", TS), ("x-fluxora-signature", GOOD)])
+BAD = "00" * 32
+hcase("repeated signature, good then bad, never verifies", "signature_mismatch",
+      [("x-fluxora-delivery-id", "dlv_1"), ("x-fluxora-timestamp", TS),
+       ("x-fluxora-signature", GOOD), ("x-fluxora-signature", BAD)])
+hcase("repeated signature, bad then good, never verifies", "signature_mismatch",
+      [("x-fluxora-delivery-id", "dlv_1"), ("x-fluxora-timestamp", TS),
+       ("x-fluxora-signature", BAD), ("x-fluxora-signature", GOOD)])
+hcase("repeated identical signature never verifies", "signature_mismatch",
+      [("x-fluxora-delivery-id", "dlv_1"), ("x-fluxora-timestamp", TS),
+       ("x-fluxora-signature", GOOD), ("x-fluxora-signature", GOOD)])
+hcase("repeated signature in two spellings never verifies", "signature_mismatch",
+      [("x-fluxora-delivery-id", "dlv_1"), ("x-fluxora-timestamp", TS),
+       ("X-Fluxora-Signature", GOOD), ("x-fluxora-signature", GOOD)])
+hcase("repeated empty signatures are one non-empty value", "signature_mismatch",
+      [("x-fluxora-delivery-id", "dlv_1"), ("x-fluxora-timestamp", TS),
+       ("x-fluxora-signature", ""), ("x-fluxora-signature", "")])
+hcase("repeated timestamp is not an integer", "invalid_timestamp",
+      [("x-fluxora-delivery-id", "dlv_1"), ("x-fluxora-timestamp", TS),
+       ("X-Fluxora-Timestamp", TS), ("x-fluxora-signature", GOOD)])
+hcase("repeated signature after the grace window says the previous secret expired",
+      "previous_secret_expired",
+      [("x-fluxora-delivery-id", "dlv_1"), ("x-fluxora-timestamp", TS),
+       ("x-fluxora-signature", GOOD), ("x-fluxora-signature", GOOD)],
+      config={"previous_secret": "oldsecret", "previous_secret_rotated_at": NOW - 86401})
+# The delivery id is not signed: a repeated one is one (odd) id, and the delivery verifies.
+hcase("repeated delivery id is combined into one id", "ok",
+      [("x-fluxora-delivery-id", "dlv_1"), ("X-Fluxora-Delivery-Id", "dlv_1"),
+       ("x-fluxora-timestamp", TS), ("x-fluxora-signature", GOOD)])
+hcase("repeated event header does not matter", "ok",
+      [("x-fluxora-delivery-id", "dlv_1"), ("x-fluxora-timestamp", TS),
+       ("x-fluxora-signature", GOOD), ("x-fluxora-event", "a"), ("X-Fluxora-Event", "b")])
+h_names = [h["name"] for h in header_cases]
+assert len(h_names) == len(set(h_names)), "header case names must be unique"
+
+# Settings: a verifier built from these options must fail with this field and problem
+# (snake_case field names; each runtime spells them its own way in messages).
+settings_cases = []
+
+
+def scase(name, config, field, problem):
+    settings_cases.append({"name": name, "config": config,
+                           "expect": {"field": field, "problem": problem}})
+
+
+scase("no secret", {}, "secret", "missing")
+scase("null secret", {"secret": None}, "secret", "missing")
+scase("empty secret", {"secret": ""}, "secret", "missing")
+scase("numeric secret", {"secret": 42}, "secret", "wrong_type")
+scase("numeric previous secret", {"secret": SECRET, "previous_secret": 42}, "previous_secret",
+      "wrong_type")
+for field in ["tolerance_seconds", "max_body_bytes", "grace_window_seconds",
+              "previous_secret_rotated_at"]:
+    scase(f"negative {field}", {"secret": SECRET, field: -1}, field, "out_of_range")
+    scase(f"fractional {field}", {"secret": SECRET, field: 1.5}, field, "not_whole")
+    scase(f"{field} past 2^53 - 1", {"secret": SECRET, field: 9007199254740992}, field,
+          "out_of_range")
+    scase(f"{field} as text", {"secret": SECRET, field: "300"}, field, "wrong_type")
+    scase(f"{field} as a boolean", {"secret": SECRET, field: True}, field, "wrong_type")
+scase("tolerance of 1e300", {"secret": SECRET, "tolerance_seconds": 1e300}, "tolerance_seconds",
+      "out_of_range")
+scase("replay capacity 0", {"secret": SECRET, "replay": {"capacity": 0}}, "capacity",
+      "out_of_range")
+scase("fractional replay capacity", {"secret": SECRET, "replay": {"capacity": 2.5}}, "capacity",
+      "not_whole")
+scase("replay retention 0", {"secret": SECRET, "replay": {"delivery_retention_seconds": 0}},
+      "delivery_retention_seconds", "out_of_range")
+scase("negative replay retention", {"secret": SECRET, "replay": {"delivery_retention_seconds": -60}},
+      "delivery_retention_seconds", "out_of_range")
+scase("the first bad setting wins", {"secret": SECRET, "tolerance_seconds": -1,
+                                     "max_body_bytes": -1}, "tolerance_seconds", "out_of_range")
+scase("the grace window is checked before the tolerance", {"tolerance_seconds": 1.5, "secret": SECRET,
+                                                          "grace_window_seconds": -2},
+      "grace_window_seconds", "out_of_range")
+s_names = [c["name"] for c in settings_cases]
+assert len(s_names) == len(set(s_names)), "settings case names must be unique"
+
 # Decimal cases: "amount" applies Stellar precision (7 fractional digits) and stroops.
 decimal_cases = []
 
@@ -325,8 +462,8 @@ dec_names = [d["name"] for d in decimal_cases]
 assert len(dec_names) == len(set(dec_names)), "decimal case names must be unique"
 
 document = {
-    "about": "Fluxora webhook conformance cases. Every runtime (Rust core, Python, Node, wasm) "
-             "runs every case and must give the same code, status and message. Generated by "
+    "about": "Fluxora webhook conformance cases. Every runtime (Rust core and facade, Python, Node, "
+             "wasm), the server's receiver and the CLI run every case and must give the same code, status and message. Generated by "
              "conformance/generate.py; signatures computed with Python's standard-library hmac.",
     "defaults": {"tolerance_seconds": 300, "max_body_bytes": 262144, "grace_window_seconds": 86400,
                  "replay": {"capacity": 1024, "delivery_retention_seconds": 86400}},
@@ -339,11 +476,20 @@ document = {
         "Headers that are null are absent. Bodies: {utf8}, {hex} or {repeat_hex, count}.",
         "Decimal cases: `input` is any JSON value; `amount` true applies the 7-digit precision "
         "and, when valid, `stroops` (a decimal string) must equal the conversion.",
+        "Header cases: `header_pairs` are the request's header fields in order; turn them into "
+        "every header form the runtime accepts and verify with a fresh store at `now`.",
+        "Settings cases: building a verifier from `config` must fail with `field` (snake_case) "
+        "and `problem`: missing, wrong_type, not_whole, out_of_range or invalid_text. Settings are "
+        "checked in this order: secret, previous_secret, previous_secret_rotated_at, "
+        "grace_window_seconds, tolerance_seconds, max_body_bytes, then the replay options.",
     ],
     "known_answers": KNOWN_ANSWERS,
     "signature_cases": cases,
+    "header_cases": header_cases,
+    "settings_cases": settings_cases,
     "decimal_cases": decimal_cases,
 }
 out = pathlib.Path(__file__).with_name("cases.json")
 out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
-print(f"wrote {len(cases)} signature cases and {len(decimal_cases)} decimal cases to {out}")
+print(f"wrote {len(cases)} signature, {len(header_cases)} header, {len(settings_cases)} settings "
+      f"and {len(decimal_cases)} decimal cases to {out}")

@@ -33,6 +33,6 @@ pub use signature::{SIGNATURE_HEX_LEN, Signature, Signer, Signing, sign};
 pub use text::FixedText;
 pub use timestamp::parse_timestamp;
 pub use verifier::{
-    BodyVerification, DEFAULT_GRACE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES,
+    BodyVerification, Checked, DEFAULT_GRACE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_TOLERANCE_SECONDS, Verifier,
 };

@@ -279,21 +279,49 @@ impl Verifier {
         now: u64,
         guard: &mut G,
     ) -> Outcome {
-        let (current, received) = match self.required_headers(headers) {
-            Ok(found) => found,
-            Err(outcome) => return outcome,
-        };
-        if u64::try_from(body.len()).unwrap_or(u64::MAX) > self.max_body_bytes {
-            return Outcome::PayloadTooLarge {
-                limit: self.max_body_bytes,
-            };
+        match self.check(headers, body, now) {
+            Ok(checked) => checked.record(guard),
+            Err(outcome) => outcome,
         }
-        let (timestamp, signature) =
-            match fresh_signed_fields(&received, now, self.tolerance_seconds) {
-                Ok(fields) => fields,
-                Err(outcome) => return outcome,
-            };
+    }
+
+    /// Runs every check up to and including the signature (steps 1 to 8) and stops before
+    /// the replay step: `Ok` holds what a replay store must check and record, for a store
+    /// that cannot be called synchronously (a database, Redis, a reservation that is
+    /// committed later). [`Checked::conclude`] turns the store's verdict into the outcome.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, Outcome, ReplayVerdict, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let signature = sign(b"topsecret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let checked = verifier.check(&headers, b"{}", 1_710_000_000)?;
+    /// assert_eq!(checked.entry().delivery_id, b"dlv_1");
+    /// assert_eq!(checked.entry().signature_expires_at, 1_710_000_300);
+    /// // ... ask an asynchronous store, then:
+    /// assert_eq!(checked.conclude(ReplayVerdict::DuplicateDelivery), Outcome::DuplicateDelivery);
+    /// // A forgery never reaches the store.
+    /// let zeros = "00".repeat(32);
+    /// let forged = DeliveryHeaders::new("dlv_2", "1710000000", zeros.as_str());
+    /// assert_eq!(verifier.check(&forged, b"{}", 1_710_000_000).err(), Some(Outcome::SignatureMismatch));
+    /// # Ok::<(), Outcome>(())
+    /// ```
+    pub fn check<'a>(
+        &self,
+        headers: &DeliveryHeaders<'a>,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Checked<'a>, Outcome> {
+        let (current, received) = self.required_headers(headers)?;
+        if u64::try_from(body.len()).unwrap_or(u64::MAX) > self.max_body_bytes {
+            return Err(Outcome::PayloadTooLarge {
+                limit: self.max_body_bytes,
+            });
+        }
         let previous_expired = self.previous_expired(now);
+        let (timestamp, signature) =
+            fresh_signed_fields(&received, now, self.tolerance_seconds, previous_expired)?;
         let by_current = tag_matches(&current.tag(received.timestamp, body), &signature);
         let by_previous = match &self.previous {
             Some(previous) if !previous_expired => {
@@ -301,14 +329,18 @@ impl Verifier {
             }
             _ => Choice::from(0),
         };
-        let accepted = Accepted {
-            delivery_id: received.delivery_id,
-            timestamp,
-            signature,
-            now,
-            tolerance_seconds: self.tolerance_seconds,
-        };
-        accepted.conclude(by_current, by_previous, previous_expired, guard)
+        Checked::matched(
+            SignedFields {
+                delivery_id: received.delivery_id,
+                timestamp,
+                signature,
+                now,
+                tolerance_seconds: self.tolerance_seconds,
+            },
+            by_current,
+            by_previous,
+            previous_expired,
+        )
     }
 
     /// Checks 1 to 4: a secret is configured and the three headers are present.
@@ -434,7 +466,7 @@ pub struct BodyVerification<'a> {
     body_len: u64,
 }
 
-impl BodyVerification<'_> {
+impl<'a> BodyVerification<'a> {
     /// Feeds the next chunk of the raw body.
     ///
     /// Fails with `payload_too_large` the moment the running length passes the limit,
@@ -513,28 +545,56 @@ impl BodyVerification<'_> {
     /// ```
     #[inline]
     pub fn finish<G: ReplayGuard + ?Sized>(self, guard: &mut G) -> Outcome {
-        if self.body_len > self.max_body_bytes {
-            return Outcome::PayloadTooLarge {
-                limit: self.max_body_bytes,
-            };
+        match self.check() {
+            Ok(checked) => checked.record(guard),
+            Err(outcome) => outcome,
         }
-        let (timestamp, signature) =
-            match fresh_signed_fields(&self.received, self.now, self.tolerance_seconds) {
-                Ok(fields) => fields,
-                Err(outcome) => return outcome,
-            };
+    }
+
+    /// Like [`finish`](Self::finish), but stops before the replay step, as
+    /// [`Verifier::check`] does.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, Outcome, ReplayVerdict, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let signature = sign(b"topsecret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let mut verification = verifier.start(&headers, 1_710_000_000)?;
+    /// verification.update(b"{}")?;
+    /// let checked = verification.check()?;
+    /// assert_eq!(checked.conclude(ReplayVerdict::Fresh), Outcome::Verified { used_previous_secret: false });
+    /// # Ok::<(), Outcome>(())
+    /// ```
+    #[inline]
+    pub fn check(self) -> Result<Checked<'a>, Outcome> {
+        if self.body_len > self.max_body_bytes {
+            return Err(Outcome::PayloadTooLarge {
+                limit: self.max_body_bytes,
+            });
+        }
+        let (timestamp, signature) = fresh_signed_fields(
+            &self.received,
+            self.now,
+            self.tolerance_seconds,
+            self.previous_expired,
+        )?;
         let by_current = tag_matches(&self.current.finalize(), &signature);
         let by_previous = self.previous.map_or(Choice::from(0), |previous| {
             tag_matches(&previous.finalize(), &signature)
         });
-        let accepted = Accepted {
-            delivery_id: self.received.delivery_id,
-            timestamp,
-            signature,
-            now: self.now,
-            tolerance_seconds: self.tolerance_seconds,
-        };
-        accepted.conclude(by_current, by_previous, self.previous_expired, guard)
+        Checked::matched(
+            SignedFields {
+                delivery_id: self.received.delivery_id,
+                timestamp,
+                signature,
+                now: self.now,
+                tolerance_seconds: self.tolerance_seconds,
+            },
+            by_current,
+            by_previous,
+            self.previous_expired,
+        )
     }
 }
 
@@ -555,24 +615,36 @@ struct Received<'a> {
     signature: &'a [u8],
 }
 
-/// Checks 6 and 7, then decodes the signature header (malformed is a mismatch, step 8).
+/// Checks 6 and 7, then decodes the signature header: a malformed one matches no secret,
+/// so it gets step 8's answer (`previous_secret_expired` once the grace window is over).
 #[inline]
 fn fresh_signed_fields(
     received: &Received<'_>,
     now: u64,
     tolerance_seconds: u64,
+    previous_expired: bool,
 ) -> Result<(u64, [u8; 32]), Outcome> {
     let timestamp = parse_timestamp(received.timestamp).ok_or(Outcome::InvalidTimestamp)?;
     if now.abs_diff(timestamp) > tolerance_seconds {
         return Err(Outcome::TimestampOutsideTolerance { tolerance_seconds });
     }
-    let signature = decode_signature(received.signature).ok_or(Outcome::SignatureMismatch)?;
+    let signature =
+        decode_signature(received.signature).ok_or_else(|| no_secret_matched(previous_expired))?;
     Ok((timestamp, signature))
 }
 
+/// Step 8's answer when no valid secret produced the signature.
+fn no_secret_matched(previous_expired: bool) -> Outcome {
+    if previous_expired {
+        Outcome::PreviousSecretExpired
+    } else {
+        Outcome::SignatureMismatch
+    }
+}
+
 /// HMAC of `timestamp.body` under one prepared secret.
-/// A delivery whose headers passed every check before the signature comparison.
-struct Accepted<'a> {
+/// The signed fields of a delivery whose headers passed every check before the comparison.
+struct SignedFields<'a> {
     delivery_id: &'a [u8],
     timestamp: u64,
     signature: [u8; 32],
@@ -580,38 +652,115 @@ struct Accepted<'a> {
     tolerance_seconds: u64,
 }
 
-impl Accepted<'_> {
-    /// Step 8 (which secret matched, computed by the caller for every valid secret so
-    /// timing does not tell which one signed), then step 9 (the replay guard).
+/// A delivery whose signature matched a valid secret: every check but the replay step
+/// passed. Made by [`Verifier::check`] and [`BodyVerification::check`].
+///
+/// ```
+/// use fluxora_webhooks::{DeliveryHeaders, FixedReplayStore, Outcome, ReplayGuard, Verifier, sign};
+///
+/// let verifier = Verifier::new(b"new").with_previous_secret(b"old", None);
+/// let signature = sign(b"old", b"1710000000", b"{}");
+/// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+/// let checked = verifier.check(&headers, b"{}", 1_710_000_000)?;
+/// assert!(checked.used_previous_secret());
+/// let mut store = FixedReplayStore::<4>::new();
+/// let verdict = store.check_and_record(&checked.entry());
+/// assert_eq!(checked.conclude(verdict), Outcome::Verified { used_previous_secret: true });
+/// # Ok::<(), Outcome>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a checked delivery still needs its replay step"]
+pub struct Checked<'a> {
+    entry: ReplayEntry<'a>,
+    used_previous_secret: bool,
+}
+
+impl<'a> Checked<'a> {
+    /// Step 8: which secret matched (computed by the caller for every valid secret, so
+    /// timing does not tell which one signed).
     #[inline]
-    fn conclude<G: ReplayGuard + ?Sized>(
-        self,
+    fn matched(
+        fields: SignedFields<'a>,
         by_current: Choice,
         by_previous: Choice,
         previous_expired: bool,
-        guard: &mut G,
-    ) -> Outcome {
+    ) -> Result<Self, Outcome> {
         if !bool::from(by_current | by_previous) {
-            return if previous_expired {
-                Outcome::PreviousSecretExpired
-            } else {
-                Outcome::SignatureMismatch
-            };
+            return Err(no_secret_matched(previous_expired));
         }
-        let entry = ReplayEntry {
-            delivery_id: self.delivery_id,
-            timestamp: self.timestamp,
-            signature: self.signature,
-            now: self.now,
-            signature_expires_at: self.timestamp.saturating_add(self.tolerance_seconds),
-        };
-        match guard.check_and_record(&entry) {
+        Ok(Self {
+            entry: ReplayEntry {
+                delivery_id: fields.delivery_id,
+                timestamp: fields.timestamp,
+                signature: fields.signature,
+                now: fields.now,
+                signature_expires_at: fields.timestamp.saturating_add(fields.tolerance_seconds),
+            },
+            used_previous_secret: !bool::from(by_current),
+        })
+    }
+
+    /// What a replay store must check and record for this delivery.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, Outcome, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// // The padding is part of the signed bytes; the entry holds the parsed value.
+    /// let signature = sign(b"topsecret", b" 1710000000 ", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", " 1710000000 ", signature.as_str());
+    /// let entry = verifier.check(&headers, b"{}", 1_710_000_000)?.entry();
+    /// assert_eq!((entry.timestamp, entry.now), (1_710_000_000, 1_710_000_000));
+    /// # Ok::<(), Outcome>(())
+    /// ```
+    #[must_use]
+    pub fn entry(&self) -> ReplayEntry<'a> {
+        self.entry
+    }
+
+    /// True when only the previous (rotated-out) secret produced the signature.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, Outcome, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let signature = sign(b"topsecret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// assert!(!verifier.check(&headers, b"{}", 1_710_000_000)?.used_previous_secret());
+    /// # Ok::<(), Outcome>(())
+    /// ```
+    #[must_use]
+    pub fn used_previous_secret(&self) -> bool {
+        self.used_previous_secret
+    }
+
+    /// Step 9: the outcome for a replay store's verdict on [`entry`](Self::entry).
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, Outcome, ReplayVerdict, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let signature = sign(b"topsecret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let checked = verifier.check(&headers, b"{}", 1_710_000_000)?;
+    /// assert_eq!(checked.conclude(ReplayVerdict::ReplayedSignature), Outcome::ReplayedSignature);
+    /// assert_eq!(checked.conclude(ReplayVerdict::Full), Outcome::ConsumerOverloaded);
+    /// # Ok::<(), Outcome>(())
+    /// ```
+    pub fn conclude(&self, verdict: ReplayVerdict) -> Outcome {
+        match verdict {
             ReplayVerdict::Fresh => Outcome::Verified {
-                used_previous_secret: !bool::from(by_current),
+                used_previous_secret: self.used_previous_secret,
             },
             ReplayVerdict::DuplicateDelivery => Outcome::DuplicateDelivery,
             ReplayVerdict::ReplayedSignature => Outcome::ReplayedSignature,
             ReplayVerdict::Full => Outcome::ConsumerOverloaded,
         }
+    }
+
+    /// Asks `guard` to check and record the delivery, and concludes with its verdict.
+    #[inline]
+    fn record<G: ReplayGuard + ?Sized>(&self, guard: &mut G) -> Outcome {
+        self.conclude(guard.check_and_record(&self.entry))
     }
 }
