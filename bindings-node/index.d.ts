@@ -9,33 +9,57 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A delivery checked up to the replay step (from `Verifier.check`). */
+export declare class Checked {
+  /** The result when the delivery failed before the replay step, otherwise `null`. */
+  get result(): VerificationResult | null
+  /** The delivery id, when the signature matched. */
+  get deliveryId(): string | null
+  /** The signature as 64 lowercase hex digits, when it matched. */
+  get signature(): string | null
+  /** The signed timestamp in Unix seconds, when the signature matched. */
+  get timestamp(): number | null
+  /** The `EVAL` arguments of the Redis replay script (`redisScript()`) for this delivery. */
+  redisEval(prefix: string, deliveryRetentionSeconds: unknown): RedisEval
+  /** The result for the Redis script's reply. */
+  concludeRedis(reply: number): VerificationResult
+  /**
+   * The result for a replay store's answer given as an outcome code (`"ok"`,
+   * `"duplicate_delivery"`, `"replayed_signature"` or `"consumer_overloaded"`).
+   */
+  conclude(code: string): VerificationResult
+}
+
 /**
  * Verifies Fluxora deliveries with a key prepared once: the fast path.
  *
- * Options: `secret`, `previousSecret`, `previousSecretRotatedAt`, `graceWindowSeconds`,
- * `toleranceSeconds`, `maxBodyBytes`, and `replay`: an in-memory replay store by default
- * (bounded and TTL-aware; `{ capacity, deliveryRetentionSeconds }` to size it), or `false`
- * to de-duplicate elsewhere (e.g. with `RedisReplayStore`). Secrets never appear in
- * errors or when the verifier is inspected.
+ * Options: `secret` (required), `previousSecret`, `previousSecretRotatedAt`,
+ * `graceWindowSeconds`, `toleranceSeconds`, `maxBodyBytes`, and `replay`: an in-memory
+ * replay store by default (bounded and TTL-aware; `{ capacity, deliveryRetentionSeconds }`
+ * to size it), or `false` to de-duplicate elsewhere (e.g. with `RedisReplayStore`). Invalid
+ * options throw `ERR_FLUXORA_INVALID_SETTING` with `field` and `problem`. Secrets never
+ * appear in errors or when the verifier is inspected.
  */
 export declare class Verifier {
   /** Builds a verifier; each secret is keyed into HMAC-SHA256 here, once. */
-  constructor(options: VerifierOptions)
+  constructor(options: { secret: string; previousSecret?: string | null; previousSecretRotatedAt?: number | null; graceWindowSeconds?: number | null; toleranceSeconds?: number | null; maxBodyBytes?: number | null; replay?: boolean | null | MemoryReplayOptions })
   /**
-   * Verifies one delivery from its request headers (Node's lowercase `IncomingHttpHeaders`
-   * or any object with the `x-fluxora-*` keys) and raw body, at `now` (Unix seconds or a
+   * Verifies one delivery from its request headers (a plain object in any name case, as
+   * Node's `IncomingHttpHeaders` or AWS Lambda's `event.headers`; a Fetch `Headers`; a
+   * `Map`; or an array of `[name, value]` pairs) and raw body, at `now` (Unix seconds or a
    * `Date`; default: the system clock). Returns a frozen `VerificationResult`, the same
    * object for the same outcome.
    */
-  verifyHeaders(headers: Record<string, string | string[] | undefined>, rawBody: Buffer | Uint8Array | string, now?: number | Date): VerificationResult
+  verifyHeaders(headers: HeaderInput, rawBody: Buffer | Uint8Array | string, now?: number | Date): VerificationResult
   /** Verifies one delivery given as fields: `{ deliveryId, timestamp, signature, rawBody, now? }`. */
   verify(delivery: DeliveryInput): VerificationResult
   /**
-   * Verifies everything except replay, for an asynchronous store: when the signature
-   * matched, `entry` holds what the store must check and record (delivery id first, then
-   * the (timestamp, signature) pair). Used by `RedisReplayStore`.
+   * Every check up to the replay step, for an asynchronous replay store (e.g.
+   * `RedisReplayStore`): `result` is set when the delivery failed before it; otherwise
+   * the returned `Checked` holds what the store must check and record, and concludes
+   * with its answer.
    */
-  verifyPending(headers: Record<string, string | string[] | undefined>, rawBody: Buffer | Uint8Array | string, now?: number | Date): PendingVerification
+  check(headers: HeaderInput, rawBody: Buffer | Uint8Array | string, now?: number | Date): Checked
   /** The configured freshness window in seconds. */
   get toleranceSeconds(): number
   /** The configured body limit in bytes. */
@@ -53,8 +77,26 @@ export declare class Verifier {
 /** The exact bytes that are signed: the timestamp, one `.`, then the raw body. */
 export declare function buildWebhookSigningPayload(timestamp: string | number, rawBody: Buffer | Uint8Array | string): Buffer
 
+/** Checks a Redis store's `deliveryRetentionSeconds` (whole seconds, at least 1), returning it. */
+export declare function checkDeliveryRetention(value: number | undefined): number
+
 /** Computes the `x-fluxora-signature` value: lowercase hex HMAC-SHA256(secret, `timestamp.rawBody`). */
 export declare function computeWebhookSignature(secret: string, timestamp: string | number, rawBody: Buffer | Uint8Array | string): string
+
+/**
+ * The contract headers of a request, as the one lookup finds them (case-insensitive
+ * names, repeated fields combined with `", "`).
+ */
+export interface ContractHeaderValues {
+  /** `x-fluxora-delivery-id` */
+  deliveryId?: string
+  /** `x-fluxora-timestamp` */
+  timestamp?: string
+  /** `x-fluxora-signature` */
+  signature?: string
+  /** `x-fluxora-event` (not signed: route on the signed body) */
+  event?: string
+}
 
 /** Options of `validateDecimalString`. */
 export interface DecimalOptions {
@@ -65,11 +107,11 @@ export interface DecimalOptions {
 /** One delivery as fields, for `Verifier.verify`. */
 export interface DeliveryInput {
   /** The `x-fluxora-delivery-id` header. */
-  deliveryId?: string | null
+  deliveryId?: string | string[] | null
   /** The `x-fluxora-timestamp` header, as received. */
-  timestamp?: string | null
+  timestamp?: string | string[] | null
   /** The `x-fluxora-signature` header, as received. */
-  signature?: string | null
+  signature?: string | string[] | null
   /** The raw request body, exactly as received. */
   rawBody?: Buffer | Uint8Array | string
   /** The verification time: Unix seconds or a `Date` (default: the system clock). */
@@ -124,44 +166,36 @@ export interface OutcomeInfo {
  */
 export declare function parseToStroops(value: string): bigint
 
-/** A verified delivery that an external (asynchronous) replay store must still check and record. */
-export interface PendingReplayEntry {
-  /** The delivery id header, as received. */
-  deliveryId: string
-  /** The signed timestamp, in Unix seconds. */
-  timestamp: number
-  /** The signature as 64 lowercase hex digits (canonical whatever the header's case). */
-  signature: string
-  /** The verification time, in Unix seconds. */
-  now: number
-  /** Until when (inclusive, Unix seconds) the (timestamp, signature) pair must be remembered. */
-  signatureExpiresAt: number
-}
+/** Reads the contract headers from any header form `Verifier.verifyHeaders` accepts. */
+export declare function readHeaders(headers: HeaderInput): ContractHeaderValues
 
-/** The result of `Verifier.verifyPending`. */
-export interface PendingVerification {
-  /** The verification result (before replay checks). */
-  result: VerificationResult
-  /** When the signature matched: the entry an external replay store must check and record. */
-  entry?: PendingReplayEntry
+/** The Redis replay store's default key prefix. */
+export declare function redisDefaultPrefix(): string
+
+/** The arguments of one `EVAL` of the Redis replay script. */
+export interface RedisEval {
+  /** `KEYS`. */
+  keys: Array<string>
+  /** `ARGV`. */
+  args: Array<string>
 }
 
 /**
- * The result object for a replay verdict reached outside the core (e.g. by a Redis store):
- * `"duplicate_delivery"`, `"replayed_signature"` or `"consumer_overloaded"`.
+ * The Redis replay script shared with the Python package (run it with `EVAL`, the keys
+ * and arguments from `Checked.redisEval`).
  */
-export declare function replayResult(code: string): VerificationResult
+export declare function redisScript(): string
 
 /**
  * Signs a delivery and returns its complete header set (for tests and senders):
  * `x-fluxora-delivery-id`, `x-fluxora-timestamp`, `x-fluxora-signature` and, when given,
  * `x-fluxora-event`.
  */
-export declare function signDelivery(secret: string, rawBody: Buffer | Uint8Array | string, options?: SignOptions): { 'x-fluxora-delivery-id': string; 'x-fluxora-timestamp': string; 'x-fluxora-signature': string; 'x-fluxora-event'?: string }
+export declare function signDelivery(secret: string, rawBody: Buffer | Uint8Array | string, options?: SignOptions): SignedHeaders
 
 /** Options of `signDelivery`. */
 export interface SignOptions {
-  /** The delivery id (default: a fresh `dlv_...` id). */
+  /** The delivery id (default: a fresh `dlv_` id of 32 hex digits). */
   deliveryId?: string
   /** The event name, sent as `x-fluxora-event` (not signed). */
   event?: string
@@ -173,7 +207,7 @@ export interface SignOptions {
  * Validates a decimal string as it crosses the API: `{ valid: true, value }` with the
  * normalized value, or `{ valid: false, code, message, field }` with a `DECIMAL_*` code.
  */
-export declare function validateDecimalString(value: unknown, field?: string, options?: DecimalOptions): { valid: true; value: string } | { valid: false; code: string; message: string; field: string }
+export declare function validateDecimalString(value: unknown, field?: string, options?: DecimalOptions): DecimalValidation
 
 /** The result of a verification, with the same field names as the original TypeScript helper. */
 export interface VerificationResult {
@@ -187,24 +221,6 @@ export interface VerificationResult {
   message: string
   /** Present when ok: true when only the previous (rotated-out) secret matched. */
   usedPreviousSecret?: boolean
-}
-
-/** Options of a `Verifier`. */
-export interface VerifierOptions {
-  /** The current secret (its UTF-8 bytes are the HMAC key, exactly as given). */
-  secret?: string
-  /** The previous secret, accepted during rotation. */
-  previousSecret?: string
-  /** When the previous secret was rotated out (Unix seconds); without it, it never expires. */
-  previousSecretRotatedAt?: number
-  /** How long the previous secret stays valid after `previousSecretRotatedAt` (default 86400). */
-  graceWindowSeconds?: number
-  /** The freshness window either side of `now` (default 300, boundary inclusive). */
-  toleranceSeconds?: number
-  /** The largest accepted body in bytes (default 262144, boundary inclusive). */
-  maxBodyBytes?: number
-  /** The replay store: in-memory by default; `false` for none. */
-  replay?: false | MemoryReplayOptions
 }
 
 /**
@@ -223,23 +239,23 @@ export interface VerifyWebhookSignatureInput {
   /** The previous secret, accepted during rotation. */
   secretPrevious?: string | null
   /** When the previous secret was rotated out (Unix seconds); without it, it never expires. */
-  previousSecretRotatedAt?: number
+  previousSecretRotatedAt?: number | null
   /** How long the previous secret stays valid after `previousSecretRotatedAt` (default 86400). */
-  graceWindowSeconds?: number
+  graceWindowSeconds?: number | null
   /** The `x-fluxora-delivery-id` header. */
-  deliveryId?: string | null
+  deliveryId?: string | string[] | null
   /** The `x-fluxora-timestamp` header, as received. */
-  timestamp?: string | null
+  timestamp?: string | string[] | null
   /** The `x-fluxora-signature` header, as received. */
-  signature?: string | null
+  signature?: string | string[] | null
   /** The raw request body, exactly as received. */
   rawBody?: Buffer | Uint8Array | string
   /** The freshness window either side of `now` (default 300, boundary inclusive). */
-  toleranceSeconds?: number
+  toleranceSeconds?: number | null
   /** The verification time: Unix seconds or a `Date` (default: the system clock). */
   now?: number | Date
   /** The largest accepted body in bytes (default 262144, boundary inclusive). */
-  maxBodyBytes?: number
+  maxBodyBytes?: number | null
   /** Asked only after the signature matched: true answers `duplicate_delivery` (409). */
   isDuplicateDelivery?: (deliveryId: string) => boolean
 }

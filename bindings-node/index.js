@@ -835,14 +835,18 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Checked = nativeBinding.Checked
 module.exports.Verifier = nativeBinding.Verifier
 module.exports.buildWebhookSigningPayload = nativeBinding.buildWebhookSigningPayload
+module.exports.checkDeliveryRetention = nativeBinding.checkDeliveryRetention
 module.exports.computeWebhookSignature = nativeBinding.computeWebhookSignature
 module.exports.formatFromStroops = nativeBinding.formatFromStroops
 module.exports.headerNames = nativeBinding.headerNames
 module.exports.outcomeCodes = nativeBinding.outcomeCodes
 module.exports.parseToStroops = nativeBinding.parseToStroops
-module.exports.replayResult = nativeBinding.replayResult
+module.exports.readHeaders = nativeBinding.readHeaders
+module.exports.redisDefaultPrefix = nativeBinding.redisDefaultPrefix
+module.exports.redisScript = nativeBinding.redisScript
 module.exports.signDelivery = nativeBinding.signDelivery
 module.exports.validateDecimalString = nativeBinding.validateDecimalString
 module.exports.verifyWebhookSignature = nativeBinding.verifyWebhookSignature

@@ -3,8 +3,6 @@
 const native = require('../index.js')
 const { verifierFor, verifyWith, parsePayload } = require('./verifier-for.js')
 
-const { deliveryId: ID, event: EVENT } = native.headerNames()
-
 function consumedError() {
   const error = new Error(
     'The request body was already consumed by another body parser (e.g. a global express.json()), ' +
@@ -80,9 +78,10 @@ function expressWebhook(options) {
         const result = await verifyWith(options, req.headers, rawBody, now ? now() : undefined)
         if (!result.ok) return answer(res, result, rawBody.truncated)
         const payload = parsePayload(rawBody)
+        const found = native.readHeaders(req.headers)
         req.fluxora = {
-          id: req.headers[ID],
-          event: req.headers[EVENT],
+          id: found.deliveryId,
+          event: found.event,
           payload,
           rawBody,
           usedPreviousSecret: result.usedPreviousSecret === true,

@@ -3,8 +3,6 @@
 const native = require('../index.js')
 const { verifierFor, verifyWith, parsePayload } = require('./verifier-for.js')
 
-const { deliveryId: ID, timestamp: TS, signature: SIG, event: EVENT } = native.headerNames()
-
 /** Reads a Request body, stopping as soon as it passes `limit` bytes. */
 async function readBody(request, limit) {
   if (!request.body) return new Uint8Array(0)
@@ -31,11 +29,20 @@ async function readBody(request, limit) {
  */
 async function verifyRequest(request, options) {
   const verifier = verifierFor(options)
-  const headers = {
-    [ID]: request.headers.get(ID) ?? undefined,
-    [TS]: request.headers.get(TS) ?? undefined,
-    [SIG]: request.headers.get(SIG) ?? undefined,
+  if (!request || !request.headers || typeof request.arrayBuffer !== 'function') {
+    const error = new TypeError('request must be a Fetch API Request')
+    error.code = 'ERR_FLUXORA_INVALID_ARGUMENT'
+    throw error
   }
+  if (request.bodyUsed) {
+    const error = new Error(
+      'The Request body was already read, so its raw bytes are gone and the signature cannot be ' +
+        'checked: call verifyRequest before request.json() / request.text(), or pass request.clone().',
+    )
+    error.code = 'ERR_FLUXORA_BODY_CONSUMED'
+    throw error
+  }
+  const headers = request.headers
   const rawBody = await readBody(request, verifier.maxBodyBytes)
   const now = options && typeof options.now === 'function' ? options.now() : undefined
   const result = await verifyWith(options, headers, rawBody, now)
@@ -46,9 +53,10 @@ async function verifyRequest(request, options) {
     })
     return { ...result, response }
   }
+  const found = native.readHeaders(headers)
   const delivery = {
-    id: headers[ID],
-    event: request.headers.get(EVENT) ?? undefined,
+    id: found.deliveryId,
+    event: found.event,
     payload: parsePayload(rawBody),
     rawBody,
   }

@@ -74,7 +74,8 @@ test('arguments of the wrong type throw Errors with a code, never crash', () => 
     () => new w.Verifier({ secret: SECRET, toleranceSeconds: -1 }),
     () => new w.Verifier({ secret: SECRET, replay: 'redis' }),
     () => w.formatFromStroops(2n ** 200n),
-    () => w.replayResult('ok'),
+    () => new w.Verifier({ secret: SECRET }).check({}, BODY, NOW).conclude('ok'),
+    () => new w.Verifier({ secret: SECRET }).verifyHeaders('x-fluxora-delivery-id: 1', BODY, NOW),
   ]
   for (const [index, call] of bad.entries()) {
     assert.throws(call, (e) => e instanceof Error && typeof e.code === 'string' && e.code.length > 0, `call ${index}`)
@@ -128,20 +129,44 @@ test('Verifier.verifyHeaders: Node header objects, duplicate headers, missing he
   assert.equal(verifier.verifyHeaders(headers, BODY).code, 'timestamp_outside_tolerance', 'default now is the system clock')
   const fresh = w.signDelivery(SECRET, BODY)
   assert.equal(verifier.verifyHeaders(fresh, BODY).code, 'ok')
-  assert.match(fresh['x-fluxora-delivery-id'], /^dlv_/)
+  assert.match(fresh['x-fluxora-delivery-id'], /^dlv_[0-9a-f]{32}$/)
   assert.equal(verifier.toleranceSeconds, 300)
   assert.equal(verifier.maxBodyBytes, 262144)
   assert.equal(verifier.graceWindowSeconds, 86400)
 })
 
-test('verifyPending exposes the canonical entry for asynchronous stores', () => {
+test('check stops before the replay step and concludes with an asynchronous store\'s answer', () => {
   const verifier = new w.Verifier({ secret: SECRET })
-  const headers = { 'x-fluxora-delivery-id': 'p', 'x-fluxora-timestamp': TS, 'x-fluxora-signature': ` ${SIG.toUpperCase()} ` }
-  const { result, entry } = verifier.verifyPending(headers, BODY, NOW)
-  assert.equal(result.code, 'ok')
-  assert.deepEqual({ ...entry }, { deliveryId: 'p', timestamp: NOW, signature: SIG, now: NOW, signatureExpiresAt: NOW + 300 })
-  assert.equal(verifier.verifyPending(headers, BODY, NOW).result.code, 'ok', 'verifyPending does not touch the in-memory store')
-  assert.equal(verifier.verifyPending({ ...headers, 'x-fluxora-signature': 'bad' }, BODY, NOW).entry, undefined)
+  const headers = { 'X-Fluxora-Delivery-Id': 'p', 'x-fluxora-timestamp': TS, 'x-fluxora-signature': ` ${SIG.toUpperCase()} ` }
+  const checked = verifier.check(headers, BODY, NOW)
+  assert.equal(checked.result, null)
+  assert.deepEqual([checked.deliveryId, checked.timestamp, checked.signature], ['p', NOW, SIG])
+  assert.equal(checked.conclude('ok').code, 'ok')
+  assert.equal(checked.conclude('duplicate_delivery').code, 'duplicate_delivery')
+  assert.equal(checked.concludeRedis(2).code, 'replayed_signature')
+  assert.throws(() => checked.concludeRedis(7), (e) => e.code === 'ERR_FLUXORA_REPLAY_STORE')
+  assert.throws(() => checked.conclude('signature_mismatch'), (e) => e.code === 'ERR_FLUXORA_REPLAY_STORE')
+  const { keys, args } = checked.redisEval('p:', 60)
+  assert.match(keys[0], /^p:id:[0-9a-f]{64}$/)
+  assert.equal(keys[1], `p:sig:${NOW}:${SIG}`)
+  assert.deepEqual(args, ['60', '301'])
+  assert.throws(() => checked.redisEval('p:', 0), (e) => e.code === 'ERR_FLUXORA_INVALID_SETTING' && e.field === 'deliveryRetentionSeconds')
+  assert.equal(verifier.verifyHeaders(headers, BODY, NOW).code, 'ok', 'check does not touch the in-memory store')
+  const failed = verifier.check({ ...headers, 'x-fluxora-signature': 'bad' }, BODY, NOW)
+  assert.equal(failed.result.code, 'signature_mismatch')
+  assert.equal(failed.deliveryId, null)
+})
+
+test('readHeaders: the one lookup, in every header form', () => {
+  const pairs = [['X-Fluxora-Delivery-Id', 'a'], ['x-fluxora-event', 'e1'], ['X-FLUXORA-EVENT', 'e2']]
+  for (const headers of [pairs, new Map(pairs.slice(0, 2)), { 'X-Fluxora-Delivery-Id': 'a', 'x-fluxora-event': ['e1', 'e2'] }]) {
+    const found = w.readHeaders(headers)
+    assert.equal(found.deliveryId, 'a')
+    assert.equal(found.timestamp, undefined)
+  }
+  assert.equal(w.readHeaders(pairs).event, 'e1, e2')
+  assert.throws(() => w.readHeaders([['x-fluxora-delivery-id']]), (e) => e.code === 'ERR_FLUXORA_INVALID_ARGUMENT')
+  assert.throws(() => w.readHeaders({ 'x-fluxora-delivery-id': 5 }), (e) => e.code === 'ERR_FLUXORA_INVALID_ARGUMENT')
 })
 
 test('signing helpers', () => {

@@ -50,7 +50,10 @@ fn text(input: DecimalInput<'_>) -> Result<&str, DecimalError> {
 /// assert_eq!(check_decimal(eight, Precision::Stellar), Err(DecimalError::PrecisionExceeded));
 /// assert!(check_decimal(eight, Precision::Any).is_ok());
 /// ```
-pub fn check_decimal(input: DecimalInput<'_>, precision: Precision) -> Result<String, DecimalError> {
+pub fn check_decimal(
+    input: DecimalInput<'_>,
+    precision: Precision,
+) -> Result<String, DecimalError> {
     let text = text(input)?;
     let parsed = match precision {
         Precision::Any => decimal::parse(text),

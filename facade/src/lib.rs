@@ -14,7 +14,7 @@ pub use headers::{ContractHeader, REQUEST_OBJECT_HINT, ReceivedHeaders};
 pub use replay::{Accepted, UnknownVerdict, verdict_from_code};
 pub use settings::{
     Field, Loose, MAX_WHOLE, Problem, ReplaySettings, SecretRule, Settings, SettingsError,
-    SettingsInput, Spelling, now_from, timestamp_text,
+    SettingsInput, Spelling, delivery_retention_seconds, now_from, timestamp_text,
 };
 #[cfg(feature = "system-random")]
 pub use signing::new_delivery_id;

@@ -14,7 +14,7 @@
 //!     ("x-fluxora-signature", signature.as_str()),
 //! ]);
 //! let accepted = verifier.check(&headers, b"{}", 1_710_000_000).unwrap();
-//! let call = redis::call(redis::DEFAULT_PREFIX, &accepted, 86_400);
+//! let call = redis::call(redis::DEFAULT_PREFIX, &accepted.entry(), 86_400);
 //! assert!(call.keys[0].starts_with("fluxora:replay:id:"));
 //! assert_eq!(call.args, ["86400".to_owned(), "301".to_owned()]);
 //! // EVAL redis::SCRIPT 2 keys... args... answers an integer:
@@ -23,10 +23,10 @@
 
 use core::fmt;
 
-use fluxora_webhooks::ReplayVerdict;
+use fluxora_webhooks::{ReplayEntry, ReplayVerdict};
 use sha2::{Digest, Sha256};
 
-use crate::replay::{Accepted, lower_hex};
+use crate::replay::lower_hex;
 
 /// The default key prefix.
 pub const DEFAULT_PREFIX: &str = "fluxora:replay:";
@@ -79,18 +79,18 @@ pub fn signature_key(prefix: &str, timestamp: u64, signature: &[u8; 32]) -> Stri
     format!("{prefix}sig:{timestamp}:{}", lower_hex(signature))
 }
 
-/// The `EVAL` of [`SCRIPT`] for an accepted delivery: the id is kept for
+/// The `EVAL` of [`SCRIPT`] for an accepted delivery's entry: the id is kept for
 /// `delivery_retention_seconds`, the pair until `timestamp + tolerance` (inclusive).
 #[must_use]
-pub fn call(prefix: &str, accepted: &Accepted, delivery_retention_seconds: u64) -> Call {
-    let pair_ttl = accepted
-        .signature_expires_at()
-        .saturating_sub(accepted.now())
+pub fn call(prefix: &str, entry: &ReplayEntry<'_>, delivery_retention_seconds: u64) -> Call {
+    let pair_ttl = entry
+        .signature_expires_at
+        .saturating_sub(entry.now)
         .saturating_add(1);
     Call {
         keys: [
-            delivery_key(prefix, accepted.delivery_id()),
-            signature_key(prefix, accepted.timestamp(), &accepted.signature()),
+            delivery_key(prefix, entry.delivery_id),
+            signature_key(prefix, entry.timestamp, &entry.signature),
         ],
         args: [
             delivery_retention_seconds.max(1).to_string(),
@@ -106,7 +106,11 @@ pub struct UnexpectedReply(pub i64);
 
 impl fmt::Display for UnexpectedReply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the Redis replay script answered {}, expected 0, 1 or 2", self.0)
+        write!(
+            f,
+            "the Redis replay script answered {}, expected 0, 1 or 2",
+            self.0
+        )
     }
 }
 

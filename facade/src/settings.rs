@@ -174,7 +174,9 @@ impl Field {
     /// The field with this canonical name.
     #[must_use]
     pub fn from_canonical(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|field| field.canonical() == name)
+        Self::ALL
+            .into_iter()
+            .find(|field| field.canonical() == name)
     }
 
     /// What a value of this field must be, in a runtime's words.
@@ -193,9 +195,7 @@ impl Field {
                 "MemoryReplayStore, NoReplayStore, RedisReplayStore or an object with check_and_record()"
             }
             (Self::Now, Spelling::JavaScript) => "Unix seconds (a number) or a Date",
-            (Self::Timestamp, Spelling::JavaScript) => {
-                "a string or a number of Unix seconds"
-            }
+            (Self::Timestamp, Spelling::JavaScript) => "a string or a number of Unix seconds",
             (Self::Timestamp, Spelling::Python) => "str or an int of Unix seconds",
             _ => "a whole number",
         }
@@ -394,14 +394,36 @@ pub fn now_from(value: Loose<'_>, clock: impl FnOnce() -> u64) -> Result<u64, Se
 /// assert_eq!(timestamp_text(Loose::Text(" 17 "), || 0).unwrap(), " 17 ");
 /// assert_eq!(timestamp_text(Loose::Absent, || 5).unwrap(), "5");
 /// ```
-pub fn timestamp_text(value: Loose<'_>, clock: impl FnOnce() -> u64) -> Result<String, SettingsError> {
+pub fn timestamp_text(
+    value: Loose<'_>,
+    clock: impl FnOnce() -> u64,
+) -> Result<String, SettingsError> {
     match value {
         Loose::Absent | Loose::Null => Ok(clock().to_string()),
         Loose::Text(text) => Ok(text.to_owned()),
-        Loose::Integer(_) | Loose::Number(_) => whole(Field::Timestamp, value, 0).map(|n| n.to_string()),
+        Loose::Integer(_) | Loose::Number(_) => {
+            whole(Field::Timestamp, value, 0).map(|n| n.to_string())
+        }
         Loose::InvalidText => Err(SettingsError::new(Field::Timestamp, Problem::InvalidText)),
         _ => Err(SettingsError::new(Field::Timestamp, Problem::WrongType)),
     }
+}
+
+/// How long a replay store remembers an accepted delivery id: at least one second,
+/// [`DEFAULT_DELIVERY_RETENTION_SECONDS`] when absent.
+///
+/// ```
+/// use fluxora_webhooks_facade::{Loose, delivery_retention_seconds};
+///
+/// assert_eq!(delivery_retention_seconds(Loose::Absent), Ok(86_400));
+/// assert!(delivery_retention_seconds(Loose::Integer(0)).is_err());
+/// ```
+pub fn delivery_retention_seconds(value: Loose<'_>) -> Result<u64, SettingsError> {
+    whole(
+        Field::DeliveryRetentionSeconds,
+        value,
+        DEFAULT_DELIVERY_RETENTION_SECONDS,
+    )
 }
 
 /// Whether a verifier must have a secret when it is built.
@@ -633,11 +655,7 @@ impl ReplaySettings {
         Ok(Self::Memory {
             capacity: usize::try_from(capacity)
                 .map_err(|_| SettingsError::new(Field::ReplayCapacity, Problem::OutOfRange))?,
-            delivery_retention_seconds: whole(
-                Field::DeliveryRetentionSeconds,
-                retention,
-                DEFAULT_DELIVERY_RETENTION_SECONDS,
-            )?,
+            delivery_retention_seconds: delivery_retention_seconds(retention)?,
         })
     }
 
@@ -682,7 +700,10 @@ mod tests {
         assert_eq!(problem(Loose::Number(f64::INFINITY)), Problem::NotWhole);
         assert_eq!(problem(Loose::Number(-1.0)), Problem::OutOfRange);
         assert_eq!(problem(Loose::Number(1e300)), Problem::OutOfRange);
-        assert_eq!(problem(Loose::Integer(MAX_WHOLE as i128 + 1)), Problem::OutOfRange);
+        assert_eq!(
+            problem(Loose::Integer(MAX_WHOLE as i128 + 1)),
+            Problem::OutOfRange
+        );
         assert_eq!(problem(Loose::Integer(i128::MIN)), Problem::OutOfRange);
         assert_eq!(problem(Loose::Text("300")), Problem::WrongType);
         assert_eq!(problem(Loose::Bool(true)), Problem::WrongType);

@@ -80,16 +80,24 @@ impl Verifier {
     }
 
     /// Every check up to the replay step; `Ok` carries what a store must check and record.
-    pub fn check(&self, headers: &ReceivedHeaders, body: &[u8], now: u64) -> Result<Accepted, Outcome> {
+    pub fn check(
+        &self,
+        headers: &ReceivedHeaders,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Accepted, Outcome> {
         self.core
             .check(&headers.delivery(), body, now)
             .map(|checked| Accepted::from_checked(&checked))
     }
 
     /// The outcome a code stands for under this verifier's limits.
-    #[must_use]
     pub fn outcome(&self, code: OutcomeCode) -> Outcome {
-        outcome_for(code, self.settings.tolerance_seconds(), self.settings.max_body_bytes())
+        outcome_for(
+            code,
+            self.settings.tolerance_seconds(),
+            self.settings.max_body_bytes(),
+        )
     }
 }
 
@@ -103,7 +111,6 @@ impl Verifier {
 /// let outcome = outcome_for(OutcomeCode::PayloadTooLarge, 300, 1024);
 /// assert_eq!(outcome.message().as_str(), "Payload exceeds 1024 bytes");
 /// ```
-#[must_use]
 pub fn outcome_for(code: OutcomeCode, tolerance_seconds: u64, max_body_bytes: u64) -> Outcome {
     match code {
         OutcomeCode::Ok => Outcome::Verified {

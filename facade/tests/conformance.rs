@@ -49,10 +49,7 @@ fn loose(value: Option<&Value>) -> Loose<'_> {
     }
 }
 
-fn settings(
-    config: &Value,
-    rule: SecretRule,
-) -> Result<(Verifier, ReplaySettings), SettingsError> {
+fn settings(config: &Value, rule: SecretRule) -> Result<(Verifier, ReplaySettings), SettingsError> {
     let input = SettingsInput {
         secret: loose(config.get("secret")),
         previous_secret: loose(config.get("previous_secret")),
