@@ -68,6 +68,8 @@ fi
 } >"$stage/wasm-inline.js"
 
 cp "$HERE"/js/*.js "$HERE"/js/*.d.ts "$stage/"
+# The API declaration both npm packages share.
+cp "$ROOT/js-types/common.d.ts" "$stage/"
 cp "$HERE/js/package.json" "$HERE/README.md" "$stage/"
 rm -f "$stage/.gitignore"
 

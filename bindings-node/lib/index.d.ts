@@ -1,44 +1,51 @@
-// Types of the package entry: the generated native declarations plus the JavaScript helpers.
+// Types of the package entry: the API shared with @fluxora/webhooks-wasm (./common.d.ts,
+// copied from js-types/common.d.ts by the build) plus the Node-only helpers.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import {
-  Verifier,
-  type VerificationResult,
-  type VerifierOptions,
-  type OutcomeInfo,
-  type HeaderNames,
-} from '../index'
+import type { HeaderInput, RawBody, VerificationResult, Verifier, VerifierOptions } from './common'
 
-export * from '../index'
+export * from './common'
 
-/** An outcome code string (the values are checked against the native core by the tests). */
-export type OutcomeCodeValue =
-  | 'ok'
-  | 'missing_secret'
-  | 'missing_delivery_id'
-  | 'missing_timestamp'
-  | 'missing_signature'
-  | 'payload_too_large'
-  | 'invalid_timestamp'
-  | 'timestamp_outside_tolerance'
-  | 'previous_secret_expired'
-  | 'signature_mismatch'
-  | 'duplicate_delivery'
-  | 'replayed_signature'
-  | 'consumer_overloaded'
+declare module './common' {
+  interface Verifier {
+    /**
+     * Every check up to the replay step, for an asynchronous replay store: `result` is set
+     * when the delivery failed before it; otherwise the `Checked` concludes with the store's answer.
+     */
+    check(headers: HeaderInput, rawBody: RawBody, now?: number | Date): Checked
+  }
+}
 
-/** Every outcome code as a constant, e.g. `OutcomeCode.SIGNATURE_MISMATCH`. */
-export declare const OutcomeCode: Readonly<{ [K in OutcomeCodeValue as Uppercase<K>]: K }>
-/** Every outcome with its status and default message, in check order. */
-export declare const OUTCOMES: ReadonlyArray<Readonly<OutcomeInfo>>
-/** The wire contract's header names. */
-export declare const HEADERS: Readonly<HeaderNames>
+/** The arguments of one `EVAL` of the Redis replay script. */
+export interface RedisEval {
+  keys: string[]
+  args: string[]
+}
+
+/** A delivery checked up to the replay step (from `Verifier.check`). */
+export declare class Checked {
+  private constructor()
+  /** The result when the delivery failed before the replay step, otherwise `null`. */
+  readonly result: VerificationResult | null
+  readonly deliveryId: string | null
+  readonly signature: string | null
+  readonly timestamp: number | null
+  /** The `EVAL` arguments of `redisScript()` for this delivery. */
+  redisEval(prefix: string, deliveryRetentionSeconds: number): RedisEval
+  /** The result for the Redis script's reply. */
+  concludeRedis(reply: number): VerificationResult
+  /** The result for a store's answer given as an outcome code (`"ok"`, `"duplicate_delivery"`, ...). */
+  conclude(code: string): VerificationResult
+}
+
+/** The Redis replay script shared with the Python package. */
+export declare function redisScript(): string
 
 /** A replay store that checks and records asynchronously (e.g. `RedisReplayStore`). */
 export interface AsyncReplayStore {
   verifyHeaders(
     verifier: Verifier,
-    headers: Record<string, string | string[] | undefined>,
-    rawBody: Buffer | Uint8Array | string,
+    headers: HeaderInput,
+    rawBody: RawBody,
     now?: number | Date,
   ): Promise<VerificationResult>
 }
@@ -104,8 +111,8 @@ export declare class RedisReplayStore implements AsyncReplayStore {
   readonly deliveryRetentionSeconds: number
   verifyHeaders(
     verifier: Verifier,
-    headers: Record<string, string | string[] | undefined>,
-    rawBody: Buffer | Uint8Array | string,
+    headers: HeaderInput,
+    rawBody: RawBody,
     now?: number | Date,
   ): Promise<VerificationResult>
   verify(
@@ -119,3 +126,6 @@ export declare class RedisReplayStore implements AsyncReplayStore {
     },
   ): Promise<VerificationResult>
 }
+
+/** The exact bytes that are signed, as a Buffer: the timestamp, one `.`, then the raw body. */
+export declare function buildWebhookSigningPayload(timestamp: string | number, rawBody: RawBody): Buffer

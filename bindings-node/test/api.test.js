@@ -184,7 +184,7 @@ test('outcome constants come from the native core and match the TypeScript union
   assert.deepEqual(Object.values(w.OutcomeCode), native.map((o) => o.code))
   assert.equal(w.OutcomeCode.REPLAYED_SIGNATURE, 'replayed_signature')
   assert.deepEqual(w.OUTCOMES.find((o) => o.code === 'payload_too_large'), { code: 'payload_too_large', status: 413, message: 'Payload exceeds 262144 bytes' })
-  const dts = fs.readFileSync(path.join(__dirname, '..', 'lib', 'index.d.ts'), 'utf8')
+  const dts = fs.readFileSync(path.join(__dirname, '..', 'lib', 'common.d.ts'), 'utf8')
   const union = dts.match(/export type OutcomeCodeValue =([^]*?)\n\n/)[1]
   assert.deepEqual([...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]), native.map((o) => o.code))
   assert.deepEqual({ ...w.HEADERS }, { deliveryId: 'x-fluxora-delivery-id', timestamp: 'x-fluxora-timestamp', signature: 'x-fluxora-signature', event: 'x-fluxora-event' })

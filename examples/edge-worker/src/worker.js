@@ -4,7 +4,7 @@
 // POST /webhooks/fluxora: verifies the delivery (raw body read once, signature, freshness
 // window, size limit, replay store), then routes on the SIGNED body's event, never on the
 // unsigned x-fluxora-event header.
-import { Verifier, verifyRequest } from '@fluxora/webhooks-wasm'
+import { OUTCOMES, Verifier, verifyRequest } from '@fluxora/webhooks-wasm'
 
 // One verifier per isolate: the secret is keyed once and the replay store lives as long as the
 // isolate. Several isolates do not share it; put a Durable Object or your database behind
@@ -30,13 +30,25 @@ function verifierFor(env) {
 const json = (status, value) =>
   new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json; charset=utf-8' } })
 
+// A Verifier refuses to be built without a secret. Answer the contract's missing_secret (500),
+// never a 2xx or 4xx, so the sender retries until the secret is configured.
+const MISSING_SECRET = OUTCOMES.find((outcome) => outcome.code === 'missing_secret')
+const misconfigured = () => json(MISSING_SECRET.status, { error: MISSING_SECRET.code, message: MISSING_SECRET.message })
+
 export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url)
     if (pathname !== '/webhooks/fluxora') return json(404, { error: 'not_found' })
     if (request.method !== 'POST') return json(405, { error: 'method_not_allowed' })
 
-    const verified = await verifyRequest(request, verifierFor(env))
+    let verifier
+    try {
+      verifier = verifierFor(env)
+    } catch (error) {
+      if (error.code === 'ERR_FLUXORA_INVALID_SETTING') return misconfigured()
+      throw error
+    }
+    const verified = await verifyRequest(request, verifier)
     if (!verified.ok) return verified.response // { error: code, message } with the outcome's status
 
     const { id, payload } = verified.delivery
