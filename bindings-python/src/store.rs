@@ -2,12 +2,11 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use fluxora_webhooks::MemoryReplayStore as CoreStore;
-use pyo3::exceptions::PyValueError;
+use fluxora_webhooks_facade::ReplaySettings;
+use fluxora_webhooks_facade::core::MemoryReplayStore as CoreStore;
 use pyo3::prelude::*;
 
-/// Default number of deliveries an in-memory store remembers at once.
-pub(crate) const DEFAULT_CAPACITY: usize = CoreStore::DEFAULT_CAPACITY;
+use crate::settings::{Held, settings_error};
 
 /// An in-process replay store: bounded, TTL-aware and safe to share between threads.
 ///
@@ -22,6 +21,17 @@ pub(crate) struct MemoryReplayStore {
 }
 
 impl MemoryReplayStore {
+    /// The store of the facade's default settings (a verifier's default).
+    pub(crate) fn default_store() -> Self {
+        Self::from_settings(ReplaySettings::DEFAULT)
+    }
+
+    fn from_settings(settings: ReplaySettings) -> Self {
+        Self {
+            inner: Mutex::new(settings.store().unwrap_or_default()),
+        }
+    }
+
     /// Locks the store. A poisoned lock still holds consistent maps (no code that can
     /// panic runs while it is held), so it is taken over rather than propagated.
     pub(crate) fn lock(&self) -> MutexGuard<'_, CoreStore> {
@@ -32,17 +42,16 @@ impl MemoryReplayStore {
 #[pymethods]
 impl MemoryReplayStore {
     #[new]
-    #[pyo3(signature = (capacity = 100_000, delivery_retention_seconds = 86_400))]
-    pub(crate) fn new(capacity: usize, delivery_retention_seconds: u64) -> PyResult<Self> {
-        if capacity == 0 {
-            return Err(PyValueError::new_err("capacity must be at least 1"));
-        }
-        Ok(Self {
-            inner: Mutex::new(CoreStore::with_delivery_retention(
-                capacity,
-                delivery_retention_seconds,
-            )),
-        })
+    #[pyo3(signature = (capacity = None, delivery_retention_seconds = None))]
+    fn new(
+        py: Python<'_>,
+        capacity: Option<&Bound<'_, PyAny>>,
+        delivery_retention_seconds: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let (capacity, retention) = (Held::of(capacity), Held::of(delivery_retention_seconds));
+        ReplaySettings::memory(capacity.loose(), retention.loose())
+            .map(Self::from_settings)
+            .map_err(|error| settings_error(py, error))
     }
 
     /// The most deliveries remembered at once.

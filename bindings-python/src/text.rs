@@ -1,4 +1,5 @@
-//! Reading a header value's UTF-8 bytes from a Python `str` without copying it.
+//! Reading a Python `str`'s UTF-8 bytes (header names and values, settings) without
+//! copying it.
 //!
 //! PyO3 only borrows a `str`'s UTF-8 (`PyUnicode_AsUTF8AndSize`) for the limited API of
 //! CPython >= 3.10; for this abi3-py39 wheel it encodes into a new `bytes` object and
@@ -9,8 +10,9 @@
 //! object is borrowed (kept alive) instead of copied.
 //!
 //! For ASCII strings (every well-formed header) CPython answers the string's own storage:
-//! no allocation at all. Any string that is not valid UTF-8 (a lone surrogate) falls
-//! back to PyO3's lossy conversion, exactly as before.
+//! no allocation at all. A string that is not valid UTF-8 (a lone surrogate) falls back
+//! to PyO3's lossy conversion for header values ([`Utf8::of`]) and is refused where the
+//! exact bytes matter ([`Utf8::exact`]).
 
 use core::ffi::c_char;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -54,6 +56,16 @@ impl<'a, 'py> Utf8<'a, 'py> {
             return Self::Encoded(encoded);
         }
         Self::Lossy(text.to_string_lossy().into_owned().into_bytes())
+    }
+
+    /// The UTF-8 of `text`, or None when it is not valid Unicode (a lone surrogate):
+    /// never converted lossily, for values whose exact bytes matter (secrets).
+    pub(crate) fn exact(text: &'a Bound<'py, PyString>) -> Option<Self> {
+        if UTF8_VIEW.load(Ordering::Relaxed) {
+            view(text).map(Self::View)
+        } else {
+            text.encode_utf8().ok().map(Self::Encoded)
+        }
     }
 
     /// The bytes.

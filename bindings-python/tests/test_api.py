@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import hashlib
 import hmac
+import re
 from typing import Any, Dict, List
 
 import pytest
@@ -121,8 +122,15 @@ def test_missing_headers_in_contract_order() -> None:
     assert fresh().verify(JSON_BODY, {}, now=NOW).code == fw.MISSING_DELIVERY_ID
     assert fresh().verify(JSON_BODY, None, now=NOW).code == fw.MISSING_DELIVERY_ID
     assert fresh().verify(JSON_BODY, {"x-fluxora-delivery-id": "d"}, now=NOW).code == fw.MISSING_TIMESTAMP
-    assert fw.Verifier("").verify(JSON_BODY, signed(), now=NOW).code == fw.MISSING_SECRET
-    assert fw.Verifier(None).verify(JSON_BODY, signed(), now=NOW).status == 500
+    # The one-call form answers a missing secret (500, so the sender retries); a reusable
+    # Verifier refuses to be built without one (a configuration error, at start-up).
+    assert fw.verify("", JSON_BODY, headers=signed(), now=NOW).code == fw.MISSING_SECRET
+    assert fw.verify(None, JSON_BODY, headers=signed(), now=NOW).status == 500
+    assert fw.verify(None, JSON_BODY, headers={}, now=NOW).code == fw.MISSING_SECRET
+    for secret in ("", None, b""):
+        with pytest.raises(fw.SettingsError) as raised:
+            fw.Verifier(secret)
+        assert (raised.value.field, raised.value.problem) == ("secret", "missing")
 
 
 def test_verification_fields() -> None:
@@ -143,6 +151,7 @@ def test_default_now_is_the_clock() -> None:
 def test_sign_defaults() -> None:
     first, second = fw.sign(SECRET, b"{}"), fw.sign(SECRET, b"{}")
     assert first[fw.HEADER_DELIVERY_ID] != second[fw.HEADER_DELIVERY_ID]
+    assert re.fullmatch(r"dlv_[0-9a-f]{32}", first[fw.HEADER_DELIVERY_ID])
     assert fw.HEADER_EVENT not in first
     assert set(first) == {fw.HEADER_DELIVERY_ID, fw.HEADER_TIMESTAMP, fw.HEADER_SIGNATURE}
 
@@ -158,9 +167,12 @@ FAMILIES = [
 
 @pytest.mark.parametrize("secret,family,code,status,override", FAMILIES)
 def test_verify_or_raise_families(secret: str, family: type, code: str, status: int, override: Dict[str, str]) -> None:
-    verifier = fw.Verifier(secret, replay_store=fw.NoReplayStore())
+    headers = {**signed(), **override}
     with pytest.raises(family) as raised:
-        verifier.verify_or_raise(JSON_BODY, {**signed(), **override}, now=NOW)
+        if secret:
+            fw.Verifier(secret, replay_store=fw.NoReplayStore()).verify_or_raise(JSON_BODY, headers, now=NOW)
+        else:  # only the one-call form answers missing_secret (a Verifier needs a secret)
+            fw.verify(secret, JSON_BODY, headers=headers, now=NOW).raise_for_status()
     error = raised.value
     assert isinstance(error, fw.WebhookVerificationError)
     assert (error.code, error.status) == (code, status)
@@ -220,10 +232,13 @@ def test_bytes_secret_equals_str_secret() -> None:
     assert fw.Verifier(SECRET.encode(), replay_store=fw.NoReplayStore()).verify(JSON_BODY, signed(), now=NOW).ok
 
 
-@pytest.mark.parametrize("now", [-1, 2**64, 10**30])
+@pytest.mark.parametrize("now", [-1, 2**53, 2**64, 10**30, -(10**40)])
 def test_out_of_range_numbers_raise_python_errors(now: int) -> None:
-    with pytest.raises(OverflowError):
+    with pytest.raises(fw.SettingsError) as raised:
         fresh().verify(JSON_BODY, signed(), now=now)
+    assert (raised.value.field, raised.value.problem) == ("now", "out_of_range")
+    with pytest.raises(fw.SettingsError):
+        fw.verify(SECRET, JSON_BODY, headers=signed(), now=now)
 
 
 def test_hostile_header_values_give_contract_answers() -> None:
@@ -268,10 +283,13 @@ def test_errors_from_custom_stores_propagate() -> None:
         def check_and_record(self, *args: Any) -> str:
             return "fresh"
 
-    with pytest.raises(ValueError, match="check_and_record"):
+    with pytest.raises(ValueError, match="replay store must answer 'ok'.*not \"fresh\""):
         fw.Verifier(SECRET, replay_store=Wrong()).verify(JSON_BODY, signed(), now=NOW)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError) as not_a_store:
         fw.Verifier(SECRET, replay_store=object())  # type: ignore[arg-type]
+    assert isinstance(not_a_store.value, fw.SettingsError)
+    assert (not_a_store.value.field, not_a_store.value.problem) == ("replay_store", "wrong_type")
+    assert "check_and_record()" in str(not_a_store.value)
     with pytest.raises(ValueError):
         fw.Verifier(SECRET, replay_store=fw.NoReplayStore(), is_duplicate_delivery=lambda _: False)
 

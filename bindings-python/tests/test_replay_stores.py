@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from typing import Any, Iterator
@@ -10,6 +11,12 @@ import pytest
 
 import fluxora_webhooks as fw
 from conftest import JSON_BODY, NOW, SECRET
+from fluxora_webhooks._native import (
+    REDIS_DEFAULT_PREFIX,
+    REDIS_SCRIPT,
+    redis_eval_arguments,
+    redis_verdict,
+)
 
 REDIS_URL = os.environ.get("FLUXORA_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -24,6 +31,9 @@ def test_memory_store_defaults_and_validation() -> None:
     assert "MemoryReplayStore(capacity=" in repr(store)
     with pytest.raises(ValueError):
         fw.MemoryReplayStore(capacity=0)
+    with pytest.raises(fw.SettingsError) as raised:
+        fw.MemoryReplayStore(delivery_retention_seconds=0)
+    assert (raised.value.field, raised.value.problem) == ("delivery_retention_seconds", "out_of_range")
     assert isinstance(fw.Verifier(SECRET).replay_store, fw.MemoryReplayStore)
     assert fw.Verifier(SECRET, replay_store=fw.NoReplayStore()).replay_store is None
 
@@ -120,6 +130,55 @@ def test_redis_store_shared_by_two_processes_worth_of_verifiers(redis_client: An
     second = fw.Verifier(SECRET, replay_store=other)
     assert first.verify(JSON_BODY, signed("dlv_shared"), now=NOW).ok
     assert second.verify(JSON_BODY, signed("dlv_shared"), now=NOW).code == "duplicate_delivery"
+
+
+def test_redis_store_keys_are_the_facade_keys(redis_client: Any, redis_store: fw.RedisReplayStore) -> None:
+    verifier = fw.Verifier(SECRET, replay_store=redis_store)
+    headers = signed("dlv_keys")
+    signature = bytes.fromhex(headers[fw.HEADER_SIGNATURE])
+    assert verifier.verify(JSON_BODY, headers, now=NOW + 100).ok
+    keys, args = redis_eval_arguments(redis_store.prefix, "dlv_keys", NOW, signature, NOW + 100, NOW + 300, 600)
+    assert keys == [redis_store.delivery_key("dlv_keys"), redis_store.signature_key(NOW, signature)]
+    # The id's key is a SHA-256 of its UTF-8 (any id takes one bounded key); the pair's
+    # key names the timestamp and the signature. A Node receiver computes the same.
+    assert keys[0] == f"{redis_store.prefix}id:{hashlib.sha256(b'dlv_keys').hexdigest()}"
+    assert keys[1] == f"{redis_store.prefix}sig:{NOW}:{signature.hex()}"
+    assert args == ["600", "201"]
+    assert redis_client.exists(*keys) == 2
+    # Another runtime running the same script on the same keys sees the delivery.
+    assert redis_client.eval(REDIS_SCRIPT, 2, *keys, *args) == 1
+    other_id = redis_eval_arguments(redis_store.prefix, "dlv_other", NOW, signature, NOW + 100, NOW + 300, 600)
+    assert redis_client.eval(REDIS_SCRIPT, 2, *other_id[0], *other_id[1]) == 2
+    assert redis_client.exists(other_id[0][0]) == 0
+
+
+def test_redis_store_defaults_and_replies() -> None:
+    store = fw.RedisReplayStore(_ScriptRecorder())
+    assert (store.prefix, store.delivery_retention_seconds) == (REDIS_DEFAULT_PREFIX, fw.DEFAULT_DELIVERY_RETENTION_SECONDS)
+    assert repr(store) == "RedisReplayStore(prefix='fluxora:replay:', delivery_retention_seconds=86400)"
+    assert [redis_verdict(reply) for reply in (0, 1, 2)] == ["ok", "duplicate_delivery", "replayed_signature"]
+    with pytest.raises(ValueError, match="expected 0, 1 or 2"):
+        redis_verdict(7)
+    with pytest.raises(ValueError):
+        redis_eval_arguments("p:", "d", NOW, b"short", NOW, NOW + 300, 60)
+
+
+class _ScriptRecorder:
+    """A stand-in client: records the script it is asked to register."""
+
+    def __init__(self) -> None:
+        self.scripts: list = []
+
+    def register_script(self, script: str) -> Any:
+        self.scripts.append(script)
+        return lambda keys, args: 0
+
+
+def test_redis_store_loads_the_facade_script() -> None:
+    client = _ScriptRecorder()
+    store = fw.RedisReplayStore(client, prefix="p:", delivery_retention_seconds=60)
+    assert client.scripts == [REDIS_SCRIPT]
+    assert store.check_and_record("d", NOW, bytes(32), NOW, NOW + 300) == "ok"
 
 
 def test_redis_errors_propagate() -> None:

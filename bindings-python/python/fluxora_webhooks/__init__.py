@@ -1,8 +1,9 @@
 """Verify and sign Fluxora webhooks with the Rust core.
 
-Every check, code, status and message comes from the ``fluxora-webhooks`` Rust crate;
-this package converts types and adds Python conveniences (header sets for tests,
-framework helpers, a Redis replay store).
+Every check, code, status and message comes from the Rust crates ``fluxora-webhooks``
+(the core) and ``fluxora-webhooks-facade`` (header lookup, settings validation, replay
+verdicts, signed header sets, the Redis script); this package converts types and adds
+Python conveniences (framework helpers, a Redis replay store).
 
 >>> from fluxora_webhooks import Verifier, sign
 >>> verifier = Verifier("topsecret")
@@ -14,8 +15,6 @@ framework helpers, a Redis replay store).
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Dict, Optional, Union
 
 from ._native import (
@@ -56,6 +55,8 @@ from ._native import (
     NoReplayStore,
     PayloadTooLargeError,
     ReplayDetectedError,
+    SettingsError,
+    SettingsTypeError,
     SignatureVerificationError,
     TimestampError,
     Verification,
@@ -65,6 +66,7 @@ from ._native import (
     compute_signature,
     parse_amount,
     parse_decimal,
+    signed_headers,
     to_stroops,
     verify,
 )
@@ -83,18 +85,11 @@ def sign(
 ) -> Dict[str, str]:
     """A complete, signed header set for ``body``, for tests and senders.
 
-    ``timestamp`` defaults to now, ``delivery_id`` to a fresh ``dlv_<uuid>``; the
+    ``timestamp`` defaults to now, ``delivery_id`` to a fresh ``dlv_`` + 32 hex digits; the
     ``x-fluxora-event`` header is included only when ``event`` is given (it is not signed).
+    The set is the Rust facade's (``signed_headers``), the same every runtime produces.
     """
-    stamp = str(int(time.time())) if timestamp is None else str(timestamp)
-    headers = {
-        HEADER_DELIVERY_ID: delivery_id if delivery_id is not None else f"dlv_{uuid.uuid4().hex}",
-        HEADER_TIMESTAMP: stamp,
-        HEADER_SIGNATURE: compute_signature(secret, stamp, body),
-    }
-    if event is not None:
-        headers[HEADER_EVENT] = event
-    return headers
+    return signed_headers(secret, body, timestamp=timestamp, delivery_id=delivery_id, event=event)
 
 
 __all__ = [
@@ -137,6 +132,8 @@ __all__ = [
     "PayloadTooLargeError",
     "RedisReplayStore",
     "ReplayDetectedError",
+    "SettingsError",
+    "SettingsTypeError",
     "SignatureVerificationError",
     "TimestampError",
     "Verification",
@@ -147,6 +144,7 @@ __all__ = [
     "parse_amount",
     "parse_decimal",
     "sign",
+    "signed_headers",
     "to_stroops",
     "verify",
 ]

@@ -1,6 +1,6 @@
 """Type stubs of the native module ``fluxora_webhooks._native`` (PyO3, Rust core)."""
 
-from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple, Union, final
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple, Union, final
 
 from typing_extensions import Self
 
@@ -11,9 +11,15 @@ __all__ = [
     "NoReplayStore",
     "verify",
     "compute_signature",
+    "signed_headers",
     "parse_decimal",
     "parse_amount",
     "to_stroops",
+    "redis_eval_arguments",
+    "redis_delivery_key",
+    "redis_signature_key",
+    "redis_verdict",
+    "replay_retention_seconds",
     "WebhookVerificationError",
     "WebhookConfigurationError",
     "MissingHeaderError",
@@ -23,6 +29,8 @@ __all__ = [
     "ReplayDetectedError",
     "ConsumerOverloadedError",
     "DecimalError",
+    "SettingsError",
+    "SettingsTypeError",
     "OK",
     "MISSING_SECRET",
     "MISSING_DELIVERY_ID",
@@ -53,12 +61,20 @@ __all__ = [
     "DEFAULT_GRACE_WINDOW_SECONDS",
     "DEFAULT_DELIVERY_RETENTION_SECONDS",
     "DEFAULT_REPLAY_CAPACITY",
+    "REDIS_SCRIPT",
+    "REDIS_DEFAULT_PREFIX",
 ]
 
 _Body = Union[bytes, bytearray, memoryview]
 _Secret = Union[str, bytes, None]
 _HeaderValue = Union[str, bytes, None]
 _Timestamp = Union[str, bytes, int, None]
+_Whole = Optional[int]
+_Now = Union[int, float, None]
+_HeaderName = Union[str, bytes]
+# A mapping (dict, Starlette / Werkzeug / Django headers) or (name, value) pairs. A list
+# or tuple value is a repeated field.
+_Headers = Union[Mapping[str, Any], Mapping[bytes, Any], Iterable[Tuple[_HeaderName, Any]]]
 
 class _ReplayStoreProtocol(Protocol):
     def check_and_record(
@@ -100,6 +116,8 @@ DEFAULT_MAX_BODY_BYTES: int
 DEFAULT_GRACE_WINDOW_SECONDS: int
 DEFAULT_DELIVERY_RETENTION_SECONDS: int
 DEFAULT_REPLAY_CAPACITY: int
+REDIS_SCRIPT: str
+REDIS_DEFAULT_PREFIX: str
 
 class WebhookVerificationError(Exception):
     """A delivery failed verification."""
@@ -116,6 +134,16 @@ class TimestampError(WebhookVerificationError): ...
 class SignatureVerificationError(WebhookVerificationError): ...
 class ReplayDetectedError(WebhookVerificationError): ...
 class ConsumerOverloadedError(WebhookVerificationError): ...
+
+class SettingsError(ValueError):
+    """A setting cannot be used (never shows the value)."""
+
+    field: str
+    problem: str
+    message: str
+
+class SettingsTypeError(SettingsError, TypeError):
+    """A setting of the wrong type."""
 
 class DecimalError(ValueError):
     """A value is not an acceptable decimal amount."""
@@ -152,7 +180,7 @@ class Verification:
 class MemoryReplayStore:
     """In-process replay store: bounded, TTL-aware, thread-safe."""
 
-    def __new__(cls, capacity: int = 100000, delivery_retention_seconds: int = 86400) -> Self: ...
+    def __new__(cls, capacity: _Whole = None, delivery_retention_seconds: _Whole = None) -> Self: ...
     @property
     def capacity(self) -> int: ...
     @property
@@ -174,35 +202,35 @@ class Verifier:
 
     def __new__(
         cls,
-        secret: _Secret,
+        secret: _Secret = None,
         *,
         previous_secret: _Secret = None,
-        previous_secret_rotated_at: Optional[int] = None,
-        grace_window_seconds: int = 86400,
-        tolerance_seconds: int = 300,
-        max_body_bytes: int = 262144,
+        previous_secret_rotated_at: _Whole = None,
+        grace_window_seconds: _Whole = None,
+        tolerance_seconds: _Whole = None,
+        max_body_bytes: _Whole = None,
         replay_store: Optional[_ReplayStore] = None,
         is_duplicate_delivery: Optional[Callable[[str], bool]] = None,
     ) -> Self: ...
     def verify(
         self,
         body: _Body,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Optional[_Headers] = None,
         *,
         delivery_id: _HeaderValue = None,
         timestamp: _Timestamp = None,
         signature: _HeaderValue = None,
-        now: Optional[int] = None,
+        now: _Now = None,
     ) -> Verification: ...
     def verify_or_raise(
         self,
         body: _Body,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Optional[_Headers] = None,
         *,
         delivery_id: _HeaderValue = None,
         timestamp: _Timestamp = None,
         signature: _HeaderValue = None,
-        now: Optional[int] = None,
+        now: _Now = None,
     ) -> Verification: ...
     @property
     def tolerance_seconds(self) -> int: ...
@@ -219,17 +247,38 @@ def verify(
     delivery_id: _HeaderValue = None,
     timestamp: _Timestamp = None,
     signature: _HeaderValue = None,
-    now: Optional[int] = None,
-    tolerance_seconds: int = 300,
-    max_body_bytes: int = 262144,
+    now: _Now = None,
+    tolerance_seconds: _Whole = None,
+    max_body_bytes: _Whole = None,
     previous_secret: _Secret = None,
-    previous_secret_rotated_at: Optional[int] = None,
-    grace_window_seconds: int = 86400,
+    previous_secret_rotated_at: _Whole = None,
+    grace_window_seconds: _Whole = None,
     is_duplicate_delivery: Optional[Callable[[str], bool]] = None,
     *,
-    headers: Optional[Mapping[str, Any]] = None,
+    headers: Optional[_Headers] = None,
 ) -> Verification: ...
 def compute_signature(secret: Union[str, bytes], timestamp: Union[str, bytes, int], body: _Body) -> str: ...
+def signed_headers(
+    secret: Union[str, bytes],
+    body: _Body,
+    *,
+    timestamp: Union[int, str, None] = None,
+    delivery_id: Optional[str] = None,
+    event: Optional[str] = None,
+) -> Dict[str, str]: ...
 def parse_decimal(value: object, field: Optional[str] = None) -> str: ...
 def parse_amount(value: object, field: Optional[str] = None) -> str: ...
 def to_stroops(value: object, field: Optional[str] = None) -> int: ...
+def redis_eval_arguments(
+    prefix: str,
+    delivery_id: str,
+    timestamp: int,
+    signature: bytes,
+    now: int,
+    signature_expires_at: int,
+    delivery_retention_seconds: int,
+) -> Tuple[List[str], List[str]]: ...
+def redis_delivery_key(prefix: str, delivery_id: str) -> str: ...
+def redis_signature_key(prefix: str, timestamp: int, signature: bytes) -> str: ...
+def redis_verdict(reply: int) -> str: ...
+def replay_retention_seconds(value: _Whole = None) -> int: ...

@@ -2,47 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
-from ._native import DEFAULT_DELIVERY_RETENTION_SECONDS
-
-# One atomic step, in the core's order: the delivery id first, then the (timestamp,
-# signature) pair, each recorded with SET NX and an expiry. A replayed pair un-records
-# the id it has just set, so a captured request with a swapped id leaves nothing behind.
-_CHECK_AND_RECORD = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return 'duplicate_delivery'
-end
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
-  redis.call('DEL', KEYS[1])
-  return 'replayed_signature'
-end
-return 'ok'
-"""
+from ._native import (
+    REDIS_DEFAULT_PREFIX,
+    REDIS_SCRIPT,
+    redis_delivery_key,
+    redis_eval_arguments,
+    redis_signature_key,
+    redis_verdict,
+    replay_retention_seconds,
+)
 
 
 class RedisReplayStore:
     """Replay protection shared through Redis (``redis`` package client, sync API).
 
-    Delivery ids are remembered for ``delivery_retention_seconds``; a (timestamp,
-    signature) pair until ``timestamp + tolerance``. Redis expires keys itself, so the
-    store never answers ``consumer_overloaded``; a Redis error propagates from
-    ``verify`` as the client's exception (answer 5xx so the sender retries).
+    The script, its keys and expiries are the Rust facade's, the same the Node package's
+    ``RedisReplayStore`` uses: Python and Node receivers sharing one Redis catch each
+    other's duplicates. One atomic step checks the delivery id first, then the
+    (timestamp, signature) pair, and records both only when both are new. Delivery ids
+    are remembered for ``delivery_retention_seconds`` (None: the default, 86400); a
+    pair until ``timestamp + tolerance``. Redis expires keys itself, so the store never
+    answers ``consumer_overloaded``; a Redis error propagates from ``verify`` as the
+    client's exception (answer 5xx so the sender retries).
     """
 
     def __init__(
         self,
         client: Any,
         *,
-        prefix: str = "fluxora:replay:",
-        delivery_retention_seconds: int = DEFAULT_DELIVERY_RETENTION_SECONDS,
+        prefix: str = REDIS_DEFAULT_PREFIX,
+        delivery_retention_seconds: Optional[int] = None,
     ) -> None:
-        if delivery_retention_seconds < 1:
-            raise ValueError("delivery_retention_seconds must be at least 1")
+        self._retention = replay_retention_seconds(delivery_retention_seconds)
         self._client = client
         self._prefix = prefix
-        self._retention = int(delivery_retention_seconds)
-        self._script = client.register_script(_CHECK_AND_RECORD)
+        self._script = client.register_script(REDIS_SCRIPT)
 
     @property
     def prefix(self) -> str:
@@ -55,12 +51,12 @@ class RedisReplayStore:
         return self._retention
 
     def delivery_key(self, delivery_id: str) -> str:
-        """The Redis key remembering ``delivery_id``."""
-        return f"{self._prefix}id:{delivery_id}"
+        """The Redis key remembering ``delivery_id`` (a SHA-256 of its UTF-8)."""
+        return redis_delivery_key(self._prefix, delivery_id)
 
     def signature_key(self, timestamp: int, signature: bytes) -> str:
         """The Redis key remembering a (timestamp, signature) pair."""
-        return f"{self._prefix}sig:{timestamp}:{signature.hex()}"
+        return redis_signature_key(self._prefix, timestamp, signature)
 
     def check_and_record(
         self,
@@ -71,12 +67,10 @@ class RedisReplayStore:
         signature_expires_at: int,
     ) -> str:
         """Called by the verifier after a signature matched; answers an outcome code."""
-        signature_ttl = max(1, signature_expires_at - now + 1)
-        answer = self._script(
-            keys=[self.delivery_key(delivery_id), self.signature_key(timestamp, signature)],
-            args=[self._retention, signature_ttl],
+        keys, args = redis_eval_arguments(
+            self._prefix, delivery_id, timestamp, signature, now, signature_expires_at, self._retention
         )
-        return answer.decode() if isinstance(answer, bytes) else str(answer)
+        return redis_verdict(int(self._script(keys=keys, args=args)))
 
     def __repr__(self) -> str:
         return (

@@ -23,4 +23,13 @@ def handle(body: bytes, headers: Dict[str, str], now: Optional[int] = None) -> t
     signature: str = fw.compute_signature("topsecret", 1710000000, bytearray(body))
     one_call = fw.verify("topsecret", body, "dlv_1", "1710000000", signature, now=1710000000)
     headers_out: Dict[str, str] = fw.sign("topsecret", body, delivery_id="dlv_1", event="stream.updated")
-    return 200, {"stroops": str(stroops), "ok": str(one_call.ok), **headers_out}
+    native_set: Dict[str, str] = fw.signed_headers("topsecret", body, timestamp=1710000000)
+    pairs = [(name.encode(), value.encode()) for name, value in native_set.items()]
+    by_pairs: fw.Verification = verifier.verify(body, pairs, now=1710000000.5)
+    try:
+        fw.Verifier("topsecret", tolerance_seconds=None, replay_store=fw.MemoryReplayStore(delivery_retention_seconds=60))
+    except fw.SettingsError as error:
+        field: str = error.field
+        problem: str = error.problem
+        return 500, {"field": field, "problem": problem}
+    return 200, {"stroops": str(stroops), "ok": str(one_call.ok and by_pairs.ok), **headers_out}
