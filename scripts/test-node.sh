@@ -20,13 +20,20 @@ fi
 step "npm ci (bindings-node)"
 npm_ci "$NODE_DIR"
 
-step "napi build --platform --release"
+step "napi build --platform --release (and the shared API declaration)"
+cp "$ROOT/js-types/common.d.ts" "$NODE_DIR/lib/common.d.ts"
 (cd "$NODE_DIR" && npx napi build --platform --release)
 
 step "npm ci (examples/node-express)"
 npm_ci "$EXAMPLE_DIR"
 
 step "node --test"
+# The cross-runtime Redis test drives the Python package from the test venv when
+# scripts/test-python.sh has built and installed it there.
+venv_python="$CARGO_TARGET_DIR/venv/bin/python"
+if [ -z "${FLUXORA_PYTHON:-}" ] && [ -x "$venv_python" ] && "$venv_python" -c "import fluxora_webhooks, redis" 2>/dev/null; then
+  export FLUXORA_PYTHON="$venv_python"
+fi
 (cd "$NODE_DIR" && node --test test/*.test.js)
 
 step "tsc --strict (types-check/example.ts)"

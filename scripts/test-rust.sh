@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rust: formatting, lints, the core's tests (conformance cases, properties, doctests),
+# Rust: formatting, lints, the core's and the facade's tests (conformance cases, properties, doctests),
 # the no-allocator build, the axum example, and a short smoke run of every fuzz target.
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -12,10 +12,12 @@ step "cargo test: core (conformance cases, property tests, doctests)"
 cargo test -p fluxora-webhooks --locked
 step "cargo test: core with every feature (serde, alloc: the cases against MemoryReplayStore)"
 cargo test -p fluxora-webhooks --all-features --locked
+step "cargo test: facade (the conformance file's signature, header and settings cases; doctests)"
+cargo test -p fluxora-webhooks-facade --locked
 step "cargo test: axum example"
 cargo test -p fluxora-example-rust-axum --locked
 step "rustdoc (warnings denied)"
-RUSTDOCFLAGS="-D warnings" cargo doc -p fluxora-webhooks --no-deps --all-features --locked
+RUSTDOCFLAGS="-D warnings" cargo doc -p fluxora-webhooks -p fluxora-webhooks-facade --no-deps --all-features --locked
 step "no allocator anywhere in the core's dependency graph"
 bash "$ROOT/scripts/check-no-alloc.sh"
 step "fuzz smoke run (${FUZZ_SECONDS:-10}s per target)"

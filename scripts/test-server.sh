@@ -23,7 +23,7 @@ pg_reachable() {
   (exec 3<>"/dev/tcp/$PG_HOST/$PG_PORT") 2>/dev/null
 }
 
-step "fluxora-server: HTTP suite on PostgreSQL + two instances on one database (receiver, outbox)"
+step "fluxora-server: HTTP suite on PostgreSQL + two instances on one database (receiver, outbox); the conformance file through the HTTP receiver on both databases"
 if pg_reachable; then
   # Make sure the `test` database exists when we can (psql present, trust auth).
   if [ -z "${FLUXORA_TEST_POSTGRES_URL:-}" ] && command -v psql >/dev/null 2>&1; then
@@ -38,9 +38,9 @@ if pg_reachable; then
     done
   fi
   # PostgreSQL answers: a connection failure from here on is a real failure.
-  FLUXORA_REQUIRE_POSTGRES=1 cargo test -p fluxora-server --locked --test postgres
+  FLUXORA_REQUIRE_POSTGRES=1 cargo test -p fluxora-server --locked --test postgres --test conformance
 else
   echo "*** PostgreSQL suite NOT RUN: nothing listens on $PG_HOST:$PG_PORT." >&2
   echo "*** Start PostgreSQL (database 'test', trust auth) or set FLUXORA_TEST_POSTGRES_URL." >&2
-  cargo test -p fluxora-server --locked --test postgres
+  cargo test -p fluxora-server --locked --test postgres --test conformance
 fi

@@ -7,7 +7,7 @@
 //!
 //! Run: `cargo bench -p fluxora-benches --bench ratios`.
 
-use fluxora_benches::{NOW, SECRET, SIZES, TIMESTAMP, body, keyed_per_message};
+use fluxora_benches::{KeyedOnce, NOW, SECRET, SIZES, TIMESTAMP, body, keyed_per_message};
 use fluxora_webhooks::{DeliveryHeaders, NoReplayGuard, Verifier, sign};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
@@ -57,13 +57,15 @@ fn main() {
     }
     let verifier = Verifier::new(SECRET);
     let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET);
+    let keyed_once = KeyedOnce::new(SECRET);
     println!(
-        "{:<7} {:>14} {:>22} {:>26} {:>22}",
+        "{:<7} {:>14} {:>22} {:>26} {:>22} {:>26}",
         "size",
         "fluxora verify",
         "raw SHA-256 (same bytes)",
         "HMAC keyed per message",
-        "ring::hmac::verify"
+        "ring::hmac::verify",
+        "hmac keyed once + clone"
     );
     for (size, label) in SIZES {
         let body = body(size);
@@ -99,15 +101,26 @@ fn main() {
                     ring::hmac::verify(&ring_key, black_box(&message), black_box(&tag)).is_ok()
                 }),
             ),
+            (
+                "hmac-once",
+                Box::new(|| {
+                    keyed_once.verify(
+                        black_box(TIMESTAMP),
+                        black_box(signature.as_str()),
+                        black_box(&body),
+                    )
+                }),
+            ),
         ];
         let best = fastest_per_call(&candidates);
         let ours = best[0];
         let cell = |theirs: f64| format!("{theirs:>9.0} ns ({:>5.3}x)", ours / theirs);
         println!(
-            "{label:<7} {ours:>11.0} ns {:>22} {:>26} {:>22}",
+            "{label:<7} {ours:>11.0} ns {:>22} {:>26} {:>22} {:>26}",
             cell(best[1]),
             cell(best[2]),
-            cell(best[3])
+            cell(best[3]),
+            cell(best[4])
         );
     }
     println!(

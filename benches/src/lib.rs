@@ -46,3 +46,44 @@ pub fn keyed_per_message(signature: &str, body: &[u8]) -> bool {
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
 }
+
+/// The `hmac` crate used the way the core works: keyed once (pads absorbed), then cloned per
+/// message, with the contract's checks around it (the baseline the core's hand-written HMAC
+/// bookkeeping in `core/src/mac.rs` must beat to be kept).
+///
+/// ```
+/// use fluxora_benches::{KeyedOnce, SECRET, TIMESTAMP};
+/// let keyed = KeyedOnce::new(SECRET);
+/// let signature = fluxora_webhooks::sign(SECRET, TIMESTAMP.as_bytes(), b"{}");
+/// assert!(keyed.verify(TIMESTAMP, signature.as_str(), b"{}"));
+/// assert!(!keyed.verify(TIMESTAMP, signature.as_str(), b"{ }"));
+/// ```
+#[derive(Clone)]
+pub struct KeyedOnce(Hmac<Sha256>);
+
+impl KeyedOnce {
+    /// Keys HMAC-SHA256 once.
+    pub fn new(secret: &[u8]) -> Self {
+        Self(Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length"))
+    }
+
+    /// Parses the timestamp and the signature as the contract does, then clones the keyed
+    /// state and compares in constant time (`verify_slice`).
+    pub fn verify(&self, timestamp: &str, signature: &str, body: &[u8]) -> bool {
+        let Some(stamp) = fluxora_webhooks::parse_timestamp(timestamp.as_bytes()) else {
+            return false;
+        };
+        if stamp.abs_diff(NOW) > 300 {
+            return false;
+        }
+        let mut expected = [0u8; 32];
+        if hex::decode_to_slice(signature.trim(), &mut expected).is_err() {
+            return false;
+        }
+        let mut mac = self.0.clone();
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac.verify_slice(&expected).is_ok()
+    }
+}

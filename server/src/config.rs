@@ -4,7 +4,10 @@ use core::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fluxora_webhooks::Verifier;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fluxora_webhooks_facade::{Loose, SecretRule, SettingsInput, Spelling, Verifier};
 
 use crate::cli::ServeArgs;
 use crate::delivery::DeliveryConfig;
@@ -37,11 +40,33 @@ impl DatabaseTarget {
     }
 }
 
+/// The receiver's clock: the system clock unless a test sets a fixed time (the contract's
+/// injectable `now`). Shared by every clone of the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct ReceiverClock(Arc<AtomicU64>);
+
+impl ReceiverClock {
+    /// Now, in Unix seconds.
+    pub fn now(&self) -> u64 {
+        match self.0.load(Ordering::Relaxed) {
+            0 => crate::util::unix_seconds(),
+            fixed => fixed,
+        }
+    }
+
+    /// Fixes the clock at `seconds` (0: the system clock again).
+    pub fn set(&self, seconds: u64) {
+        self.0.store(seconds, Ordering::Relaxed);
+    }
+}
+
 /// Inbound webhook settings.
 #[derive(Clone)]
 pub struct WebhookConfig {
-    /// The core verifier, built once from the secrets and limits.
+    /// The verifier, built once from the secrets and limits (validated by the facade).
     pub verifier: Verifier,
+    /// The receiver's clock.
+    pub clock: ReceiverClock,
     /// How long accepted delivery ids are remembered, in seconds.
     pub retention_seconds: u64,
     /// Cap on unexpired replay entries, if any.
@@ -139,6 +164,9 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The largest receiver body limit this server accepts: the receiver buffers a body whole.
+pub const MAX_RECEIVER_BODY_BYTES: u64 = 16 * 1024 * 1024;
+
 fn invalid(message: impl Into<String>) -> ConfigError {
     ConfigError(message.into())
 }
@@ -195,18 +223,11 @@ impl Config {
         if args.database_max_connections == 0 {
             return Err(invalid("DATABASE_MAX_CONNECTIONS must be at least 1"));
         }
-        if args.webhook_tolerance_seconds == 0 {
-            return Err(invalid("WEBHOOK_TOLERANCE_SECONDS must be at least 1"));
-        }
-        if args.webhook_max_body_bytes == 0 || args.webhook_max_body_bytes > 16 * 1024 * 1024 {
-            return Err(invalid(
-                "WEBHOOK_MAX_BODY_BYTES must be between 1 and 16777216",
-            ));
-        }
-        if args.replay_retention_seconds < args.webhook_tolerance_seconds {
-            return Err(invalid(
-                "REPLAY_RETENTION_SECONDS must be at least WEBHOOK_TOLERANCE_SECONDS",
-            ));
+        if args.webhook_max_body_bytes > MAX_RECEIVER_BODY_BYTES {
+            // The receiver buffers a verified body whole: a server resource limit, not the contract's.
+            return Err(invalid(format!(
+                "WEBHOOK_MAX_BODY_BYTES must be at most {MAX_RECEIVER_BODY_BYTES}"
+            )));
         }
         let previous = args
             .webhook_secret_previous
@@ -218,14 +239,25 @@ impl Config {
             ));
         }
         let secret = args.webhook_secret.as_deref().unwrap_or_default();
-        let mut verifier = Verifier::new(secret.as_bytes())
-            .with_tolerance_seconds(args.webhook_tolerance_seconds)
-            .with_max_body_bytes(args.webhook_max_body_bytes)
-            .with_grace_window_seconds(args.webhook_grace_window_seconds);
-        if let Some(previous) = previous {
-            verifier =
-                verifier.with_previous_secret(previous.as_bytes(), args.webhook_secret_rotated_at);
-        }
+        let whole = |value: u64| Loose::Integer(i128::from(value));
+        let settings = SettingsInput {
+            secret: Loose::Text(secret),
+            previous_secret: previous.map_or(Loose::Absent, Loose::Text),
+            previous_secret_field: None,
+            previous_secret_rotated_at: args.webhook_secret_rotated_at.map_or(Loose::Absent, whole),
+            grace_window_seconds: whole(args.webhook_grace_window_seconds),
+            tolerance_seconds: whole(args.webhook_tolerance_seconds),
+            max_body_bytes: whole(args.webhook_max_body_bytes),
+        };
+        // Without a secret the receiver answers missing_secret (500) to every delivery.
+        let verifier = Verifier::from_input(&settings, SecretRule::Optional).map_err(|error| {
+            invalid(format!(
+                "invalid webhook setting: {}",
+                error.message(Spelling::Python)
+            ))
+        })?;
+        fluxora_webhooks_facade::delivery_retention_seconds(whole(args.replay_retention_seconds))
+            .map_err(|_| invalid("REPLAY_RETENTION_SECONDS must be at least 1"))?;
         let api_keys: Vec<String> = args
             .api_keys
             .iter()
@@ -318,6 +350,7 @@ impl Config {
             database_max_connections: args.database_max_connections,
             webhook: WebhookConfig {
                 verifier,
+                clock: ReceiverClock::default(),
                 retention_seconds: args.replay_retention_seconds,
                 max_entries: args.replay_max_entries,
             },

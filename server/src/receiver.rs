@@ -9,17 +9,14 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fluxora_webhooks::{
-    DeliveryHeaders, HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP, Outcome,
-    ReplayVerdict,
-};
+use fluxora_webhooks::{Outcome, ReplayVerdict};
+use fluxora_webhooks_facade::{Accepted, ReceivedHeaders};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::current_request_id;
-use crate::store::replay::{self, CapturingGuard};
-use crate::util::unix_seconds;
+use crate::store::replay::{self, CapturedEntry};
 
 /// A delivery that passed every check of the contract and was recorded in the replay store.
 #[derive(Debug, Clone)]
@@ -66,8 +63,15 @@ impl IntoResponse for ReceiverRejection {
     }
 }
 
-fn header<'a>(parts: &'a axum::http::request::Parts, name: &str) -> Option<&'a [u8]> {
-    parts.headers.get(name).map(|v| v.as_bytes())
+/// The contract headers, by the one lookup every runtime uses (a repeated field is one
+/// value joined with `", "`, so it never verifies).
+fn contract_headers(parts: &axum::http::request::Parts) -> ReceivedHeaders {
+    ReceivedHeaders::from_pairs(
+        parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes())),
+    )
 }
 
 fn event_type(event: &Value, header: Option<&[u8]>) -> Option<String> {
@@ -78,22 +82,17 @@ fn event_type(event: &Value, header: Option<&[u8]>) -> Option<String> {
         .or_else(|| header.map(|h| String::from_utf8_lossy(h).into_owned()))
 }
 
-/// Reads the body through the incremental verifier; `Err` as soon as the limit is passed.
+/// Reads the body through the incremental verifier (`Err` as soon as the limit is passed)
+/// and runs every check up to the replay step.
 async fn verify_streamed(
     state: &AppState,
-    parts: &axum::http::request::Parts,
+    headers: &ReceivedHeaders,
     mut body: Body,
     now: u64,
-    guard: &mut CapturingGuard,
-) -> Result<(Outcome, Vec<u8>), ReceiverRejection> {
-    let headers = DeliveryHeaders {
-        delivery_id: header(parts, HEADER_DELIVERY_ID),
-        timestamp: header(parts, HEADER_TIMESTAMP),
-        signature: header(parts, HEADER_SIGNATURE),
-    };
-    let verifier = &state.config.webhook.verifier;
+) -> Result<(Accepted, Vec<u8>), ReceiverRejection> {
+    let verifier = state.config.webhook.verifier.core();
     let mut verification = verifier
-        .start(&headers, now)
+        .start(&headers.delivery(), now)
         .map_err(ReceiverRejection::Outcome)?;
     let mut buffered = Vec::new();
     while let Some(frame) = body.frame().await {
@@ -105,7 +104,8 @@ async fn verify_streamed(
             buffered.extend_from_slice(&data);
         }
     }
-    Ok((verification.finish(guard), buffered))
+    let checked = verification.check().map_err(ReceiverRejection::Outcome)?;
+    Ok((Accepted::from_checked(&checked), buffered))
 }
 
 async fn verify_and_record(
@@ -113,13 +113,11 @@ async fn verify_and_record(
     request: Request,
 ) -> Result<VerifiedDelivery, ReceiverRejection> {
     let (parts, body) = request.into_parts();
-    let now = unix_seconds();
-    let mut guard = CapturingGuard::default();
-    let (outcome, body) = verify_streamed(state, &parts, body, now, &mut guard).await?;
-    let Some(entry) = guard.captured.filter(|_| outcome.is_ok()) else {
-        return Err(ReceiverRejection::Outcome(outcome));
-    };
+    let headers = contract_headers(&parts);
+    let now = state.config.webhook.clock.now();
+    let (accepted, body) = verify_streamed(state, &headers, body, now).await?;
     let webhook = &state.config.webhook;
+    let entry = CapturedEntry::from(&accepted);
     let verdict = replay::check_and_record(
         &state.db,
         &entry,
@@ -132,18 +130,13 @@ async fn verify_and_record(
         tracing::error!(request_id = %current_request_id(), error = %err, "replay store failed");
         ReplayVerdict::Full
     });
-    let outcome = match verdict {
-        ReplayVerdict::Fresh => outcome,
-        ReplayVerdict::DuplicateDelivery => Outcome::DuplicateDelivery,
-        ReplayVerdict::ReplayedSignature => Outcome::ReplayedSignature,
-        _ => Outcome::ConsumerOverloaded,
-    };
+    let outcome = accepted.conclude(verdict);
     if !outcome.is_ok() {
         return Err(ReceiverRejection::Outcome(outcome));
     }
     let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok(VerifiedDelivery {
-        event_type: event_type(&event, header(&parts, HEADER_EVENT)),
+        event_type: event_type(&event, headers.event()),
         delivery_id: entry.delivery_id,
         event,
         used_previous_secret: outcome.used_previous_secret(),

@@ -93,12 +93,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let feed = (state.db.backend == crate::db::Backend::Postgres)
         .then(|| crate::ws::spawn_feed_tail(state.db.clone(), state.hub.clone()));
     let purge_db = state.db.clone();
+    // Replay entries expire on the receiver's clock, the one that judged them.
+    let receiver_clock = state.config.webhook.clock.clone();
     let purge = tokio::spawn(async move {
         let mut every = tokio::time::interval(PURGE_EVERY);
         loop {
             every.tick().await;
-            let now = i64::try_from(unix_seconds()).unwrap_or(i64::MAX);
-            match crate::store::purge_expired(&purge_db, now, IDEMPOTENCY_TTL_MS).await {
+            let seconds = |now: u64| i64::try_from(now).unwrap_or(i64::MAX);
+            let (replay_now, now) = (seconds(receiver_clock.now()), seconds(unix_seconds()));
+            match crate::store::purge_expired(&purge_db, replay_now, now, IDEMPOTENCY_TTL_MS).await
+            {
                 Ok(0) => {}
                 Ok(removed) => tracing::debug!(removed, "purged expired records"),
                 Err(err) => tracing::warn!(error = %err, "purging expired records failed"),

@@ -177,3 +177,143 @@ fn verify_explains_milliseconds_and_a_newline_in_the_secret() {
     );
     assert!(stdout.contains("secret_whitespace"), "{stdout}");
 }
+
+/// The shared conformance file through `fluxora-server verify --json`: every signature case
+/// without replay state (the CLI verifies one captured delivery and keeps no store) with the
+/// headers as flags, and every header case as a captured `name: value` listing.
+mod conformance {
+    use serde_json::Value;
+
+    use super::{run, temp_file};
+
+    const CASES: &str = include_str!("../../conformance/cases.json");
+
+    fn hex_bytes(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn body_bytes(body: &Value) -> Vec<u8> {
+        if let Some(text) = body.get("utf8").and_then(Value::as_str) {
+            return text.as_bytes().to_vec();
+        }
+        if let Some(hex) = body.get("hex").and_then(Value::as_str) {
+            return hex_bytes(hex);
+        }
+        hex_bytes(body["repeat_hex"].as_str().unwrap())
+            .repeat(body["count"].as_u64().unwrap() as usize)
+    }
+
+    fn config_args(config: &Value) -> Vec<String> {
+        let mut args = vec![
+            "--secret".to_owned(),
+            config["secret"].as_str().unwrap_or("").to_owned(),
+        ];
+        if let Some(previous) = config["previous_secret"].as_str() {
+            args.extend(["--previous-secret".to_owned(), previous.to_owned()]);
+        }
+        for (key, flag) in [
+            ("previous_secret_rotated_at", "--previous-secret-rotated-at"),
+            ("grace_window_seconds", "--grace-window-seconds"),
+            ("tolerance_seconds", "--tolerance-seconds"),
+            ("max_body_bytes", "--max-body-bytes"),
+        ] {
+            if let Some(value) = config.get(key).and_then(Value::as_u64) {
+                args.extend([flag.to_owned(), value.to_string()]);
+            }
+        }
+        args
+    }
+
+    fn check(name: &str, mut args: Vec<String>, case: &Value, index: usize) -> Option<String> {
+        let body = temp_file(
+            &format!("conformance-{index}.body"),
+            &body_bytes(&case["body"]),
+        );
+        args.extend([
+            "--body".to_owned(),
+            body.display().to_string(),
+            "--now".to_owned(),
+            case["now"].as_u64().unwrap().to_string(),
+            "--json".to_owned(),
+        ]);
+        let argv: Vec<&str> = std::iter::once("verify")
+            .chain(args.iter().map(String::as_str))
+            .collect();
+        let (code, stdout, stderr) = run(&argv, &[]);
+        let answer: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        let expect = &case["expect"];
+        let same = answer["code"] == expect["code"]
+            && answer["status"] == expect["status"]
+            && answer["message"] == expect["message"]
+            && (expect["code"] != "ok"
+                || answer["usedPreviousSecret"] == expect["used_previous_secret"])
+            && (code == 0) == (expect["code"] == "ok");
+        (!same).then(|| format!("{name}: exit {code}, {stdout}{stderr}, want {expect}"))
+    }
+
+    #[test]
+    fn every_case_without_replay_state_gives_the_expected_answer() {
+        let cases: Value = serde_json::from_str(CASES).unwrap();
+        let mut failures = Vec::new();
+        let mut ran = 0;
+        for (index, case) in cases["signature_cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            if case.get("prior").is_some() || case.get("replay").is_some() {
+                continue;
+            }
+            let mut args = config_args(&case["config"]);
+            for (key, flag) in [
+                ("delivery_id", "--delivery-id"),
+                ("timestamp", "--timestamp"),
+                ("signature", "--signature"),
+            ] {
+                if let Some(value) = case["headers"][key].as_str() {
+                    args.extend([flag.to_owned(), value.to_owned()]);
+                }
+            }
+            ran += 1;
+            failures.extend(check(case["name"].as_str().unwrap(), args, case, index));
+        }
+        for (index, case) in cases["header_cases"].as_array().unwrap().iter().enumerate() {
+            let listing: String = case["header_pairs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|pair| {
+                    format!(
+                        "{}: {}\r\n",
+                        pair[0].as_str().unwrap(),
+                        pair[1].as_str().unwrap()
+                    )
+                })
+                .collect();
+            let headers = temp_file(
+                &format!("conformance-h{index}.headers"),
+                format!("POST /hook HTTP/1.1\r\n{listing}").as_bytes(),
+            );
+            let mut args = config_args(&case["config"]);
+            args.extend(["--headers".to_owned(), headers.display().to_string()]);
+            ran += 1;
+            failures.extend(check(
+                case["name"].as_str().unwrap(),
+                args,
+                case,
+                1000 + index,
+            ));
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {ran} cases failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        assert!(ran >= 90, "ran {ran}");
+    }
+}

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub use diagnose::{Diagnosis, diagnose_mismatch};
 pub use send::run_send;
 pub use sign::{SignedHeaders, run_sign};
-pub use verify::{CapturedHeaders, parse_captured_headers, run_verify};
+pub use verify::{parse_captured_headers, run_verify};
 
 /// The `fluxora-server` command line.
 #[derive(Debug, Parser)]
@@ -211,18 +211,27 @@ pub struct VerifyArgs {
     /// A file of captured `name: value` header lines (the flags below override it).
     #[arg(long)]
     pub headers: Option<PathBuf>,
-    /// Value of `x-fluxora-delivery-id`.
-    #[arg(long)]
+    /// Value of `x-fluxora-delivery-id` (any text, even one that starts with `-`).
+    #[arg(long, allow_hyphen_values = true)]
     pub delivery_id: Option<String>,
-    /// Value of `x-fluxora-timestamp`.
-    #[arg(long)]
+    /// Value of `x-fluxora-timestamp`, as captured (even a malformed `-1`).
+    #[arg(long, allow_hyphen_values = true)]
     pub timestamp: Option<String>,
-    /// Value of `x-fluxora-signature`.
-    #[arg(long)]
+    /// Value of `x-fluxora-signature`, as captured.
+    #[arg(long, allow_hyphen_values = true)]
     pub signature: Option<String>,
     /// Verify as of this time (Unix seconds); default: now.
     #[arg(long)]
     pub now: Option<u64>,
+    /// The previous secret, accepted during rotation.
+    #[arg(long, env = "WEBHOOK_SECRET_PREVIOUS", hide_env_values = true)]
+    pub previous_secret: Option<String>,
+    /// When the previous secret was rotated out (Unix seconds); without it, it never expires.
+    #[arg(long)]
+    pub previous_secret_rotated_at: Option<u64>,
+    /// How long the previous secret stays valid after rotation, in seconds.
+    #[arg(long, default_value_t = fluxora_webhooks::DEFAULT_GRACE_WINDOW_SECONDS)]
+    pub grace_window_seconds: u64,
     /// Freshness window in seconds.
     #[arg(long, default_value_t = fluxora_webhooks::DEFAULT_TOLERANCE_SECONDS)]
     pub tolerance_seconds: u64,

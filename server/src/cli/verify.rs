@@ -2,43 +2,49 @@
 
 use std::process::ExitCode;
 
-use fluxora_webhooks::{
-    DeliveryHeaders, HEADER_DELIVERY_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, NoReplayGuard,
-    Verifier,
+use fluxora_webhooks::NoReplayGuard;
+use fluxora_webhooks_facade::{
+    ContractHeader, Loose, ReceivedHeaders, SecretRule, SettingsInput, Spelling, Verifier,
 };
 
 use super::diagnose::diagnose_mismatch;
 use super::{VerifyArgs, read_body};
 use crate::util::unix_seconds;
 
-/// The three signed headers found in a captured `name: value` listing.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct CapturedHeaders {
-    /// `x-fluxora-delivery-id`.
-    pub delivery_id: Option<String>,
-    /// `x-fluxora-timestamp`.
-    pub timestamp: Option<String>,
-    /// `x-fluxora-signature`.
-    pub signature: Option<String>,
-}
-
-/// Parses `name: value` lines (case-insensitive names; other lines such as a request line
-/// or unrelated headers are ignored). Values keep their bytes apart from the line break.
-pub fn parse_captured_headers(text: &str) -> CapturedHeaders {
-    let mut found = CapturedHeaders::default();
+/// The contract headers found in a captured listing of `name: value` lines (a request line
+/// or other headers are ignored), by the one lookup every runtime uses: names are
+/// case-insensitive and a repeated field is one value joined with `", "`. Values keep their
+/// bytes apart from the line break and the one space after the colon.
+pub fn parse_captured_headers(text: &str) -> ReceivedHeaders {
+    let mut found = ReceivedHeaders::new();
     for line in text.lines() {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
-        let value = value.strip_prefix(' ').unwrap_or(value).to_owned();
-        match name.trim().to_ascii_lowercase().as_str() {
-            HEADER_DELIVERY_ID => found.delivery_id = Some(value),
-            HEADER_TIMESTAMP => found.timestamp = Some(value),
-            HEADER_SIGNATURE => found.signature = Some(value),
-            _ => {}
-        }
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        found.push(name.trim().as_bytes(), value.as_bytes());
     }
     found
+}
+
+/// The verifier the options describe, validated by the facade.
+fn verifier(args: &VerifyArgs) -> Result<Verifier, String> {
+    let whole = |value: u64| Loose::Integer(i128::from(value));
+    let settings = SettingsInput {
+        secret: Loose::Text(&args.secret.secret),
+        previous_secret: args
+            .previous_secret
+            .as_deref()
+            .map_or(Loose::Absent, Loose::Text),
+        previous_secret_field: None,
+        previous_secret_rotated_at: args.previous_secret_rotated_at.map_or(Loose::Absent, whole),
+        grace_window_seconds: whole(args.grace_window_seconds),
+        tolerance_seconds: whole(args.tolerance_seconds),
+        max_body_bytes: whole(args.max_body_bytes),
+    };
+    // Like a receiver, an empty secret answers missing_secret (500) rather than failing here.
+    Verifier::from_input(&settings, SecretRule::Optional)
+        .map_err(|error| error.message(Spelling::Python).replace('_', "-"))
 }
 
 /// Runs `verify`: prints code, status and message (and likely causes); succeeds only on `ok`.
@@ -58,32 +64,34 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        None => CapturedHeaders::default(),
+        None => ReceivedHeaders::new(),
     };
-    if args.delivery_id.is_some() {
-        captured.delivery_id.clone_from(&args.delivery_id);
-    }
-    if args.timestamp.is_some() {
-        captured.timestamp.clone_from(&args.timestamp);
-    }
-    if args.signature.is_some() {
-        captured.signature.clone_from(&args.signature);
-    }
+    captured.set(
+        ContractHeader::DeliveryId,
+        args.delivery_id.as_deref().map(str::as_bytes),
+    );
+    captured.set(
+        ContractHeader::Timestamp,
+        args.timestamp.as_deref().map(str::as_bytes),
+    );
+    captured.set(
+        ContractHeader::Signature,
+        args.signature.as_deref().map(str::as_bytes),
+    );
+    let verifier = match verifier(args) {
+        Ok(verifier) => verifier,
+        Err(message) => {
+            eprintln!("error: --{message}");
+            return ExitCode::from(2);
+        }
+    };
     let secret = args.secret.secret.as_bytes();
     let now = args.now.unwrap_or_else(unix_seconds);
-    let verifier = Verifier::new(secret)
-        .with_tolerance_seconds(args.tolerance_seconds)
-        .with_max_body_bytes(args.max_body_bytes);
-    let headers = DeliveryHeaders {
-        delivery_id: captured.delivery_id.as_deref().map(str::as_bytes),
-        timestamp: captured.timestamp.as_deref().map(str::as_bytes),
-        signature: captured.signature.as_deref().map(str::as_bytes),
-    };
-    let outcome = verifier.verify(&headers, &body, now, &mut NoReplayGuard);
+    let outcome = verifier.verify(&captured, &body, now, &mut NoReplayGuard);
     let causes = diagnose_mismatch(
         secret,
-        captured.timestamp.as_deref().unwrap_or_default().as_bytes(),
-        captured.signature.as_deref().unwrap_or_default().as_bytes(),
+        captured.get(ContractHeader::Timestamp).unwrap_or_default(),
+        captured.get(ContractHeader::Signature).unwrap_or_default(),
         &body,
         now,
         args.tolerance_seconds,
@@ -130,11 +138,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_repeated_captured_header_is_one_combined_value() {
+        let found = parse_captured_headers("x-fluxora-signature: aa\nX-Fluxora-Signature: bb\n");
+        assert_eq!(found.get(ContractHeader::Signature), Some(&b"aa, bb"[..]));
+    }
+
+    #[test]
     fn parses_a_captured_request() {
         let text = "POST /hook HTTP/1.1\r\nX-Fluxora-Delivery-Id: dlv_1\r\nx-fluxora-timestamp: 1710000000\r\nX-FLUXORA-SIGNATURE: abc\r\nContent-Type: application/json\r\n";
         let found = parse_captured_headers(text);
-        assert_eq!(found.delivery_id.as_deref(), Some("dlv_1"));
-        assert_eq!(found.timestamp.as_deref(), Some("1710000000"));
-        assert_eq!(found.signature.as_deref(), Some("abc"));
+        assert_eq!(found.get(ContractHeader::DeliveryId), Some(&b"dlv_1"[..]));
+        assert_eq!(
+            found.get(ContractHeader::Timestamp),
+            Some(&b"1710000000"[..])
+        );
+        assert_eq!(found.get(ContractHeader::Signature), Some(&b"abc"[..]));
     }
 }

@@ -10,22 +10,23 @@ pub mod streams;
 /// How long delivered outbox rows and their attempts are kept: 7 days.
 pub const DELIVERED_RETENTION_SECONDS: i64 = 7 * 86_400;
 
-/// Deletes expired replay entries, delivered outbox rows older than
-/// [`DELIVERED_RETENTION_SECONDS`], WebSocket feed rows older than an hour and idempotency
-/// records older than `idempotency_ttl_ms`.
+/// Deletes replay entries expired at `replay_now_seconds` (the receiver's clock), delivered
+/// outbox rows older than [`DELIVERED_RETENTION_SECONDS`], WebSocket feed rows older than an
+/// hour and idempotency records older than `idempotency_ttl_ms`.
 pub async fn purge_expired(
     db: &crate::db::Db,
+    replay_now_seconds: i64,
     now_seconds: i64,
     idempotency_ttl_ms: i64,
 ) -> Result<u64, sqlx::Error> {
     let mut removed = 0;
     removed += sqlx::query("DELETE FROM webhook_seen_deliveries WHERE expires_at_seconds < $1")
-        .bind(now_seconds)
+        .bind(replay_now_seconds)
         .execute(&db.pool)
         .await?
         .rows_affected();
     removed += sqlx::query("DELETE FROM webhook_seen_signatures WHERE expires_at_seconds < $1")
-        .bind(now_seconds)
+        .bind(replay_now_seconds)
         .execute(&db.pool)
         .await?
         .rows_affected();

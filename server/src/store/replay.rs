@@ -1,13 +1,13 @@
 //! The receiver's replay store in the database, shared by every instance.
 //!
-//! The core's verifier is synchronous, so the receiver finishes verification with a guard
-//! that only captures the [`ReplayEntry`]; this module then
-//! checks and records it in one transaction: the delivery id first (unique key), then the
+//! The receiver runs every check up to the replay step (the facade's [`Accepted`]); this
+//! module then checks and records the delivery in one transaction: the delivery id first (unique key), then the
 //! (timestamp, signature) pair (unique key). A row that has expired is taken over; an
 //! unexpired one is never evicted. Two instances racing on the same delivery serialize on
 //! the unique index: exactly one records it.
 
-use fluxora_webhooks::{ReplayEntry, ReplayGuard, ReplayVerdict};
+use fluxora_webhooks::ReplayVerdict;
+use fluxora_webhooks_facade::Accepted;
 
 use crate::db::Db;
 use crate::util::bytes_to_key;
@@ -27,24 +27,15 @@ pub struct CapturedEntry {
     pub signature_expires_at: u64,
 }
 
-/// A [`ReplayGuard`] that records what the core offers and answers `Fresh`; the real
-/// check happens in [`check_and_record`].
-#[derive(Debug, Default)]
-pub struct CapturingGuard {
-    /// The entry, once the signature matched.
-    pub captured: Option<CapturedEntry>,
-}
-
-impl ReplayGuard for CapturingGuard {
-    fn check_and_record(&mut self, entry: &ReplayEntry<'_>) -> ReplayVerdict {
-        self.captured = Some(CapturedEntry {
-            delivery_id: bytes_to_key(entry.delivery_id),
-            timestamp: entry.timestamp,
-            signature: hex::encode(entry.signature),
-            now: entry.now,
-            signature_expires_at: entry.signature_expires_at,
-        });
-        ReplayVerdict::Fresh
+impl From<&Accepted> for CapturedEntry {
+    fn from(accepted: &Accepted) -> Self {
+        Self {
+            delivery_id: bytes_to_key(accepted.delivery_id()),
+            timestamp: accepted.timestamp(),
+            signature: accepted.signature_hex(),
+            now: accepted.now(),
+            signature_expires_at: accepted.signature_expires_at(),
+        }
     }
 }
 
