@@ -54,3 +54,15 @@ declare const redisClient: { sendCommand(args: string[]): Promise<unknown> }
 const store = new RedisReplayStore(redisClient, { prefix: 'app:' })
 void store.verifyHeaders(verifier, headers, body).then((r: VerificationResult) => r.status)
 void [code, mismatch, signature, payload, text, handler]
+
+// Every header form of the shared declaration, the asynchronous-store step and the settings error.
+verifier.verifyHeaders([['X-Fluxora-Delivery-Id', 'dlv_1'], ['x-fluxora-signature', ['a', 'b']]], body)
+verifier.verifyHeaders(new Map([['X-Fluxora-Timestamp', '1710000000']]), body)
+const pending = verifier.check({ 'X-Fluxora-Delivery-Id': 'dlv_1' }, body, 1710000000)
+const settled: VerificationResult = pending.result ?? pending.conclude('ok')
+try {
+  new Verifier({ secret: '' })
+} catch (error) {
+  const setting = error as import('@fluxora/webhooks').InvalidSettingError
+  console.log(setting.field, setting.problem, settled.code)
+}

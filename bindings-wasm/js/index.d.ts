@@ -1,11 +1,11 @@
 // Types of @fluxora/webhooks-wasm (every entry point: ".", "./slim", and the workerd/edge build):
 // the API shared with @fluxora/webhooks (./common.d.ts, from js-types/common.d.ts), plus what
 // only this package has.
-import type { VerificationResult, Verifier, VerifierOptions } from './common'
+import type { VerificationResult, Verifier, VerifierOptions } from './common.js'
 
-export * from './common'
+export * from './common.js'
 
-declare module './common' {
+declare module './common.js' {
   interface Verifier {
     /** Releases the module memory now (otherwise done when the verifier is garbage-collected). */
     free(): void

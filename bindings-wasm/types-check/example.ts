@@ -34,3 +34,14 @@ export async function handle(request: Request): Promise<Response> {
   if (!verified.ok) return verified.response
   return new Response(JSON.stringify({ id: verified.delivery.id, payload: verified.delivery.payload }))
 }
+
+// Every header form of the shared declaration, and the settings error's shape.
+verifier.verifyHeaders([['X-Fluxora-Delivery-Id', 'dlv_1'], ['x-fluxora-signature', ['a', 'b']]], 'x')
+verifier.verifyHeaders(new Map([['X-Fluxora-Timestamp', '1710000000']]), 'x')
+verifier.verifyHeaders({ 'X-Fluxora-Delivery-Id': 'dlv_1', 'x-fluxora-event': undefined }, 'x')
+try {
+  new Verifier({ secret: '' })
+} catch (error) {
+  const setting = error as import('../pkg/index.js').InvalidSettingError
+  console.log(setting.field, setting.problem)
+}
