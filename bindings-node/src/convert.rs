@@ -1,11 +1,13 @@
 //! Conversions from JavaScript values into the facade's inputs. Nothing here decides an
 //! answer: header names, settings and clocks are judged by the facade.
 
-use fluxora_webhooks_facade::{ContractHeader, Loose, ReceivedHeaders, SettingsError};
+use fluxora_webhooks_facade::{
+    ContractHeader, JsError, OwnedLoose, ReceivedHeaders, SettingsError,
+};
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 
-use crate::errors::{Failure, bad_argument, throw};
+use crate::errors::{bad_argument, throw};
 
 /// The raw body: borrowed from a Buffer/Uint8Array without copying, or a string's UTF-8.
 pub(crate) enum Body<'a> {
@@ -32,7 +34,7 @@ pub(crate) fn body<'a>(env: &Env, value: impl Into<Option<Unknown<'a>>>) -> Resu
     let missing = || {
         throw(
             env,
-            Failure::Body(format!("rawBody is missing: {BODY_HINT}")),
+            JsError::body(format!("rawBody is missing: {BODY_HINT}")),
         )
     };
     let Some(value) = value.into() else {
@@ -56,7 +58,7 @@ pub(crate) fn body<'a>(env: &Env, value: impl Into<Option<Unknown<'a>>>) -> Resu
         ValueType::Undefined | ValueType::Null => Err(missing()),
         other => Err(throw(
             env,
-            Failure::Body(format!("rawBody is {}: {BODY_HINT}", type_name(other))),
+            JsError::body(format!("rawBody is {}: {BODY_HINT}", type_name(other))),
         )),
     }
 }
@@ -82,60 +84,34 @@ fn string(value: &Unknown<'_>) -> Result<String> {
     }
 }
 
-/// A JavaScript value, owned, before the facade judges it.
-pub(crate) enum Owned {
-    Absent,
-    Null,
-    Bool(bool),
-    Number(f64),
-    BigInt(i128),
-    Text(String),
-    Other,
-}
-
-impl Owned {
-    /// The facade's view of the value.
-    pub(crate) fn loose(&self) -> Loose<'_> {
-        match self {
-            Owned::Absent => Loose::Absent,
-            Owned::Null => Loose::Null,
-            Owned::Bool(flag) => Loose::Bool(*flag),
-            Owned::Number(number) => Loose::Number(*number),
-            Owned::BigInt(number) => Loose::Integer(*number),
-            Owned::Text(text) => Loose::Text(text),
-            Owned::Other => Loose::Other,
-        }
-    }
-}
-
 /// Converts any JS value (a `Date` becomes its Unix seconds, as a number).
-pub(crate) fn owned(value: Option<Unknown<'_>>) -> Result<Owned> {
+pub(crate) fn owned(value: Option<Unknown<'_>>) -> Result<OwnedLoose> {
     let Some(value) = value else {
-        return Ok(Owned::Absent);
+        return Ok(OwnedLoose::Absent);
     };
     #[allow(unsafe_code)]
     // SAFETY (each cast below): the value's type was checked first.
     Ok(match value.get_type()? {
-        ValueType::Undefined => Owned::Absent,
-        ValueType::Null => Owned::Null,
-        ValueType::Boolean => Owned::Bool(unsafe { value.cast::<bool>() }?),
-        ValueType::Number => Owned::Number(unsafe { value.cast::<f64>() }?),
-        ValueType::String => Owned::Text(string(&value)?),
+        ValueType::Undefined => OwnedLoose::Absent,
+        ValueType::Null => OwnedLoose::Null,
+        ValueType::Boolean => OwnedLoose::Bool(unsafe { value.cast::<bool>() }?),
+        ValueType::Number => OwnedLoose::Number(unsafe { value.cast::<f64>() }?),
+        ValueType::String => OwnedLoose::Text(string(&value)?),
         ValueType::BigInt => {
             let (number, lossless) = unsafe { value.cast::<BigInt>() }?.get_i128();
-            Owned::BigInt(if lossless { number } else { i128::MAX })
+            OwnedLoose::Integer(if lossless { number } else { i128::MAX })
         }
         ValueType::Object if value.is_date()? => {
             let date = unsafe { value.cast::<napi::JsDate<'_>>() }?;
-            Owned::Number(date.value_of()? / 1000.0)
+            OwnedLoose::Number(date.value_of()? / 1000.0)
         }
-        _ => Owned::Other,
+        _ => OwnedLoose::Other,
     })
 }
 
 /// A facade settings error, thrown.
 pub(crate) fn settings_error(env: &Env, error: SettingsError) -> Error {
-    throw(env, Failure::Settings(error))
+    throw(env, JsError::settings(error))
 }
 
 /// Reads a named property of an options object.

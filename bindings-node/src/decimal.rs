@@ -1,12 +1,12 @@
 //! Decimal amounts as they cross an API, classified and parsed by the facade.
 
 use fluxora_webhooks_facade::core::decimal;
-use fluxora_webhooks_facade::{DecimalInput, Precision, check_decimal, stroops_of};
+use fluxora_webhooks_facade::{DecimalInput, JsError, Precision, check_decimal, stroops_of};
 use napi::bindgen_prelude::*;
 use napi::{Env, ValueType};
 use napi_derive::napi;
 
-use crate::errors::{Failure, bad_argument, throw};
+use crate::errors::{bad_argument, throw};
 
 /// Options of `validateDecimalString`.
 #[napi(object)]
@@ -69,7 +69,7 @@ pub fn validate_decimal_string<'env>(
 #[napi(ts_args_type = "value: string")]
 pub fn parse_to_stroops(env: &Env, value: Unknown<'_>) -> Result<i128> {
     let mut text = String::new();
-    stroops_of(input(&value, &mut text)?).map_err(|error| throw(env, Failure::Decimal(error)))
+    stroops_of(input(&value, &mut text)?).map_err(|error| throw(env, JsError::decimal(error)))
 }
 
 /// Formats stroops as a normalized amount string: `15000000n` is `"1.5"`.

@@ -1,13 +1,13 @@
 //! `verifyWebhookSignature`: the drop-in for the original TypeScript helper.
 
 use fluxora_webhooks_facade::core::{NoReplayGuard, ReplayVerdict};
-use fluxora_webhooks_facade::{Field, SecretRule, SettingsInput, Verifier};
+use fluxora_webhooks_facade::{Field, JsError, OwnedSettings, SecretRule, Spelling, Verifier};
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 
 use crate::convert::{body, field_headers, now_seconds, owned, settings_error};
-use crate::errors::{Failure, bad_argument, throw};
+use crate::errors::{bad_argument, throw};
 use crate::results::result_object;
 
 /// Input of `verifyWebhookSignature`, with the original TypeScript helper's field names.
@@ -61,22 +61,22 @@ pub fn verify_webhook_signature<'env>(
     env: &'env Env,
     input: VerifyWebhookSignatureInput<'env>,
 ) -> Result<Object<'env>> {
-    let secret = owned(input.secret)?;
-    let previous = owned(input.secret_previous)?;
-    let rotated_at = owned(input.previous_secret_rotated_at)?;
-    let grace = owned(input.grace_window_seconds)?;
-    let tolerance = owned(input.tolerance_seconds)?;
-    let max_body = owned(input.max_body_bytes)?;
-    let settings = SettingsInput {
-        secret: secret.loose(),
-        previous_secret: previous.loose(),
-        previous_secret_field: Some(Field::SecretPrevious),
-        previous_secret_rotated_at: rotated_at.loose(),
-        grace_window_seconds: grace.loose(),
-        tolerance_seconds: tolerance.loose(),
-        max_body_bytes: max_body.loose(),
-    };
-    let verifier = Verifier::from_input(&settings, SecretRule::Optional)
+    let mut fields = [
+        input.secret,
+        input.secret_previous,
+        input.previous_secret_rotated_at,
+        input.grace_window_seconds,
+        input.tolerance_seconds,
+        input.max_body_bytes,
+    ]
+    .into_iter();
+    // Read in the facade's order: secret, previous secret, rotation time, grace, tolerance, limit.
+    let settings = OwnedSettings::read(Spelling::JavaScript, Field::SecretPrevious, |_| {
+        owned(fields.next().flatten())
+    })?;
+    let verifier = settings
+        .validate(SecretRule::Optional)
+        .map(Verifier::new)
         .map_err(|error| settings_error(env, error))?;
     let headers = field_headers(env, input.delivery_id, input.timestamp, input.signature)?;
     let raw_body = body(env, input.raw_body)?;
@@ -100,7 +100,7 @@ pub fn verify_webhook_signature<'env>(
             Ok(accepted) => {
                 let answer = callback.call(accepted.delivery_id_text())?;
                 if answer.get_type()? == ValueType::Object && answer.is_promise()? {
-                    return Err(throw(env, Failure::AsyncCallback));
+                    return Err(throw(env, JsError::async_callback()));
                 }
                 accepted.conclude(if answer.coerce_to_bool()? {
                     ReplayVerdict::DuplicateDelivery

@@ -2,17 +2,17 @@
 
 use fluxora_webhooks_facade::core::MemoryReplayStore;
 use fluxora_webhooks_facade::{
-    Accepted, ReplaySettings, SecretRule, SettingsInput, Verifier as FacadeVerifier, redis,
-    verdict_from_code,
+    Accepted, Field, JsError, OwnedSettings, ReplaySettings, SecretRule, Spelling,
+    Verifier as FacadeVerifier, redis, verdict_from_code,
 };
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 
 use crate::convert::{
-    Owned, body, field_headers, now_seconds, owned, property, request_headers, settings_error,
+    body, field_headers, now_seconds, owned, property, request_headers, settings_error,
 };
-use crate::errors::{Failure, throw};
+use crate::errors::{bad_argument, throw};
 use crate::results::{ResultCache, result_object};
 
 /// Options of the in-memory replay store.
@@ -94,31 +94,20 @@ impl Verifier {
     )]
     pub fn new(env: &Env, options: Unknown<'_>) -> Result<Self> {
         if options.get_type()? != ValueType::Object {
-            return Err(throw(
+            return Err(bad_argument(
                 env,
-                Failure::Argument("options must be an object: { secret, ... }".to_owned()),
+                "options must be an object: { secret, ... }",
             ));
         }
         #[allow(unsafe_code)]
         // SAFETY: the value was just checked to be an object.
         let options = unsafe { options.cast::<Object<'_>>() }?;
-        let read = |name: &str| -> Result<Owned> { owned(property(&options, name)?) };
-        let secret = read("secret")?;
-        let previous = read("previousSecret")?;
-        let rotated_at = read("previousSecretRotatedAt")?;
-        let grace = read("graceWindowSeconds")?;
-        let tolerance = read("toleranceSeconds")?;
-        let max_body = read("maxBodyBytes")?;
-        let input = SettingsInput {
-            secret: secret.loose(),
-            previous_secret: previous.loose(),
-            previous_secret_field: None,
-            previous_secret_rotated_at: rotated_at.loose(),
-            grace_window_seconds: grace.loose(),
-            tolerance_seconds: tolerance.loose(),
-            max_body_bytes: max_body.loose(),
-        };
-        let inner = FacadeVerifier::from_input(&input, SecretRule::Required)
+        let settings = OwnedSettings::read(Spelling::JavaScript, Field::PreviousSecret, |name| {
+            owned(property(&options, name)?)
+        })?;
+        let inner = settings
+            .validate(SecretRule::Required)
+            .map(FacadeVerifier::new)
             .map_err(|error| settings_error(env, error))?;
         let store = replay_settings(env, property(&options, "replay")?)?.store();
         Ok(Self {
@@ -336,7 +325,7 @@ impl Checked {
     pub fn conclude_redis<'env>(&self, env: &'env Env, reply: i64) -> Result<Object<'env>> {
         let accepted = self.accepted(env)?;
         let verdict =
-            redis::verdict(reply).map_err(|error| throw(env, Failure::RedisReply(error)))?;
+            redis::verdict(reply).map_err(|error| throw(env, JsError::redis_reply(error)))?;
         result_object(env, accepted.conclude(verdict), false)
     }
 
@@ -346,18 +335,15 @@ impl Checked {
     pub fn conclude<'env>(&self, env: &'env Env, code: String) -> Result<Object<'env>> {
         let accepted = self.accepted(env)?;
         let verdict =
-            verdict_from_code(&code).map_err(|error| throw(env, Failure::Verdict(error)))?;
+            verdict_from_code(&code).map_err(|error| throw(env, JsError::verdict(&error)))?;
         result_object(env, accepted.conclude(verdict), false)
     }
 }
 
 impl Checked {
     fn accepted(&self, env: &Env) -> Result<&Accepted> {
-        self.accepted.as_ref().ok_or_else(|| {
-            throw(
-                env,
-                Failure::Argument("this delivery failed verification: read `result`".to_owned()),
-            )
-        })
+        self.accepted
+            .as_ref()
+            .ok_or_else(|| bad_argument(env, "this delivery failed verification: read `result`"))
     }
 }

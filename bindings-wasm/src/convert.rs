@@ -2,57 +2,33 @@
 //! answer: header names, settings and clocks are judged by the facade.
 
 use fluxora_webhooks_facade::core::{BodyVerification, Checked, Outcome};
-use fluxora_webhooks_facade::{ContractHeader, Loose, ReceivedHeaders, Verifier, now_from};
+use fluxora_webhooks_facade::{
+    ContractHeader, JsError, OwnedLoose, ReceivedHeaders, Verifier, now_from,
+};
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::errors::{Failure, bad_argument, fail, settings_error};
-
-/// A JavaScript value, owned, before the facade judges it.
-pub(crate) enum Owned {
-    Absent,
-    Null,
-    Bool(bool),
-    Number(f64),
-    BigInt(i128),
-    Text(String),
-    Other,
-}
-
-impl Owned {
-    /// The facade's view of the value.
-    pub(crate) fn loose(&self) -> Loose<'_> {
-        match self {
-            Owned::Absent => Loose::Absent,
-            Owned::Null => Loose::Null,
-            Owned::Bool(flag) => Loose::Bool(*flag),
-            Owned::Number(number) => Loose::Number(*number),
-            Owned::BigInt(number) => Loose::Integer(*number),
-            Owned::Text(text) => Loose::Text(text),
-            Owned::Other => Loose::Other,
-        }
-    }
-}
+use crate::errors::{bad_argument, fail, settings_error};
 
 /// Converts any JS value (a `Date` becomes its Unix seconds, as a number).
-pub(crate) fn owned(value: &JsValue) -> Owned {
+pub(crate) fn owned(value: &JsValue) -> OwnedLoose {
     if value.is_undefined() {
-        Owned::Absent
+        OwnedLoose::Absent
     } else if value.is_null() {
-        Owned::Null
+        OwnedLoose::Null
     } else if let Some(flag) = value.as_bool() {
-        Owned::Bool(flag)
+        OwnedLoose::Bool(flag)
     } else if let Some(number) = value.as_f64() {
-        Owned::Number(number)
+        OwnedLoose::Number(number)
     } else if let Some(text) = value.as_string() {
-        Owned::Text(text)
+        OwnedLoose::Text(text)
     } else if value.is_bigint() {
         let bigint: js_sys::BigInt = value.clone().unchecked_into();
-        Owned::BigInt(i128::try_from(bigint).unwrap_or(i128::MAX))
+        OwnedLoose::Integer(i128::try_from(bigint).unwrap_or(i128::MAX))
     } else if let Some(date) = value.dyn_ref::<js_sys::Date>() {
-        Owned::Number(date.get_time() / 1000.0)
+        OwnedLoose::Number(date.get_time() / 1000.0)
     } else {
-        Owned::Other
+        OwnedLoose::Other
     }
 }
 
@@ -215,11 +191,11 @@ pub(crate) fn body(value: &JsValue) -> Result<Body, JsValue> {
         )));
     }
     if value.is_undefined() || value.is_null() {
-        return Err(fail(Failure::Body(format!(
+        return Err(fail(JsError::body(format!(
             "rawBody is missing: {BODY_HINT}"
         ))));
     }
-    Err(fail(Failure::Body(format!(
+    Err(fail(JsError::body(format!(
         "rawBody is {}: {BODY_HINT}",
         describe(value)
     ))))

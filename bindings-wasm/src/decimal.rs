@@ -1,12 +1,12 @@
 //! Decimal amounts as they cross an API, classified and parsed by the facade.
 
 use fluxora_webhooks_facade::core::decimal;
-use fluxora_webhooks_facade::{DecimalInput, Precision, check_decimal, stroops_of};
+use fluxora_webhooks_facade::{DecimalInput, JsError, Precision, check_decimal, stroops_of};
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::property;
-use crate::errors::{Failure, bad_argument, fail};
+use crate::errors::{bad_argument, fail};
 
 /// The facade's decimal input for a JS value (the text is owned by the caller).
 fn input<'a>(value: &JsValue, text: &'a mut String) -> DecimalInput<'a> {
@@ -62,7 +62,7 @@ pub fn validate_decimal_string(value: JsValue, field: JsValue, options: JsValue)
 #[wasm_bindgen(js_name = parseToStroops)]
 pub fn parse_to_stroops(value: JsValue) -> Result<i128, JsValue> {
     let mut text = String::new();
-    stroops_of(input(&value, &mut text)).map_err(|error| fail(Failure::Decimal(error)))
+    stroops_of(input(&value, &mut text)).map_err(|error| fail(JsError::decimal(error)))
 }
 
 /// Formats stroops as a normalized amount string: `15000000n` is `"1.5"`.

@@ -1,12 +1,12 @@
 //! `verifyWebhookSignature`: the drop-in for the original TypeScript helper.
 
 use fluxora_webhooks_facade::core::ReplayVerdict;
-use fluxora_webhooks_facade::{Field, SecretRule, SettingsInput, Verifier};
+use fluxora_webhooks_facade::{Field, JsError, OwnedSettings, SecretRule, Spelling, Verifier};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{body, check, field_headers, now_seconds, owned, property};
-use crate::errors::{Failure, bad_argument, fail, settings_error};
+use crate::errors::{bad_argument, fail, settings_error};
 use crate::results::result_object;
 
 /// Verifies one delivery: a drop-in for the original TypeScript `verifyWebhookSignature`.
@@ -18,23 +18,13 @@ pub fn verify_webhook_signature(input: JsValue) -> Result<JsValue, JsValue> {
     if !input.is_object() {
         return Err(bad_argument("input must be an object"));
     }
-    let read = |name: &str| owned(&property(&input, name));
-    let secret = read("secret");
-    let previous = read("secretPrevious");
-    let rotated_at = read("previousSecretRotatedAt");
-    let grace = read("graceWindowSeconds");
-    let tolerance = read("toleranceSeconds");
-    let max_body = read("maxBodyBytes");
-    let settings = SettingsInput {
-        secret: secret.loose(),
-        previous_secret: previous.loose(),
-        previous_secret_field: Some(Field::SecretPrevious),
-        previous_secret_rotated_at: rotated_at.loose(),
-        grace_window_seconds: grace.loose(),
-        tolerance_seconds: tolerance.loose(),
-        max_body_bytes: max_body.loose(),
-    };
-    let verifier = Verifier::from_input(&settings, SecretRule::Optional).map_err(settings_error)?;
+    let settings = OwnedSettings::read(Spelling::JavaScript, Field::SecretPrevious, |name| {
+        Ok::<_, JsValue>(owned(&property(&input, name)))
+    })?;
+    let verifier = settings
+        .validate(SecretRule::Optional)
+        .map(Verifier::new)
+        .map_err(settings_error)?;
     let headers = field_headers(&input)?;
     let raw_body = body(&property(&input, "rawBody"))?;
     let now = now_seconds(&property(&input, "now"))?;
@@ -56,7 +46,7 @@ pub fn verify_webhook_signature(input: JsValue) -> Result<JsValue, JsValue> {
                 let id = String::from_utf8_lossy(checked.entry().delivery_id).into_owned();
                 let answer = callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(&id))?;
                 if answer.is_object() && property(&answer, "then").is_function() {
-                    return Err(fail(Failure::AsyncCallback));
+                    return Err(fail(JsError::async_callback()));
                 }
                 checked.conclude(if answer.is_truthy() {
                     ReplayVerdict::DuplicateDelivery

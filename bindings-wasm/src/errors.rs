@@ -1,70 +1,31 @@
-//! Every error this package throws is made here, in [`fail`]: a JS error with a `code` (and,
-//! for a setting, the `field` and `problem`). Messages never contain a secret.
+//! Every error this package throws is made here, in [`fail`]: the facade's [`JsError`]
+//! (class, `code`, message, `field` / `problem`) as a real JS error. Messages never contain a
+//! secret.
 
-use fluxora_webhooks_facade::core::decimal::DecimalError;
-use fluxora_webhooks_facade::{Problem, SettingsError, Spelling};
+use fluxora_webhooks_facade::{JsClass, JsError, SettingsError};
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
-/// What went wrong at the boundary.
-pub(crate) enum Failure {
-    /// An argument of the wrong type (`TypeError`, `ERR_FLUXORA_INVALID_ARGUMENT`).
-    Argument(String),
-    /// A body that is not raw bytes (`TypeError`, `ERR_FLUXORA_INVALID_BODY`).
-    Body(String),
-    /// `isDuplicateDelivery` returned a promise (`TypeError`, `ERR_FLUXORA_ASYNC_CALLBACK`).
-    AsyncCallback,
-    /// A setting the facade rejected (`ERR_FLUXORA_INVALID_SETTING`).
-    Settings(SettingsError),
-    /// A decimal the core rejected (`Error` with the `DECIMAL_*` code).
-    Decimal(DecimalError),
-}
-
-/// The one place where failures become JS errors.
-pub(crate) fn fail(failure: Failure) -> JsValue {
-    let mut extra: Vec<(&str, &str)> = Vec::new();
-    let (error, code): (js_sys::Error, &str) = match &failure {
-        Failure::Argument(message) => (
-            js_sys::TypeError::new(message).into(),
-            "ERR_FLUXORA_INVALID_ARGUMENT",
-        ),
-        Failure::Body(message) => (
-            js_sys::TypeError::new(message).into(),
-            "ERR_FLUXORA_INVALID_BODY",
-        ),
-        Failure::AsyncCallback => (
-            js_sys::TypeError::new(
-                "isDuplicateDelivery must return a boolean synchronously; for an asynchronous \
-                 store, verify first and de-duplicate afterwards",
-            )
-            .into(),
-            "ERR_FLUXORA_ASYNC_CALLBACK",
-        ),
-        Failure::Settings(settings) => {
-            extra.push(("field", settings.field.name(Spelling::JavaScript)));
-            extra.push(("problem", settings.problem.code()));
-            let message = settings.message(Spelling::JavaScript);
-            let error: js_sys::Error = match settings.problem {
-                Problem::NotWhole | Problem::OutOfRange => js_sys::RangeError::new(&message).into(),
-                _ => js_sys::TypeError::new(&message).into(),
-            };
-            (error, "ERR_FLUXORA_INVALID_SETTING")
-        }
-        Failure::Decimal(decimal) => (js_sys::Error::new(&decimal.to_string()), decimal.code()),
+/// The JS error for `error`.
+pub(crate) fn fail(error: JsError) -> JsValue {
+    let object: js_sys::Error = match error.class {
+        JsClass::TypeError => js_sys::TypeError::new(&error.message).into(),
+        JsClass::RangeError => js_sys::RangeError::new(&error.message).into(),
+        JsClass::Error => js_sys::Error::new(&error.message),
     };
-    let _ = Reflect::set(&error, &"code".into(), &code.into());
-    for (name, value) in extra {
-        let _ = Reflect::set(&error, &name.into(), &value.into());
+    let _ = Reflect::set(&object, &"code".into(), &error.code.into());
+    for (name, value) in error.extra {
+        let _ = Reflect::set(&object, &name.into(), &value.into());
     }
-    error.into()
+    object.into()
 }
 
 /// Shorthand for an argument error.
 pub(crate) fn bad_argument(message: impl Into<String>) -> JsValue {
-    fail(Failure::Argument(message.into()))
+    fail(JsError::argument(message))
 }
 
 /// Shorthand for a settings error.
 pub(crate) fn settings_error(error: SettingsError) -> JsValue {
-    fail(Failure::Settings(error))
+    fail(JsError::settings(error))
 }

@@ -2,7 +2,8 @@
 
 use fluxora_webhooks_facade::core::{MemoryReplayStore, NoReplayGuard, ReplayGuard};
 use fluxora_webhooks_facade::{
-    ReceivedHeaders, ReplaySettings, SecretRule, SettingsInput, Verifier as FacadeVerifier,
+    Field, OwnedSettings, ReceivedHeaders, ReplaySettings, SecretRule, Spelling,
+    Verifier as FacadeVerifier,
 };
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -47,24 +48,13 @@ impl Verifier {
         if !options.is_object() {
             return Err(bad_argument("options must be an object: { secret, ... }"));
         }
-        let read = |name: &str| owned(&property(&options, name));
-        let secret = read("secret");
-        let previous = read("previousSecret");
-        let rotated_at = read("previousSecretRotatedAt");
-        let grace = read("graceWindowSeconds");
-        let tolerance = read("toleranceSeconds");
-        let max_body = read("maxBodyBytes");
-        let input = SettingsInput {
-            secret: secret.loose(),
-            previous_secret: previous.loose(),
-            previous_secret_field: None,
-            previous_secret_rotated_at: rotated_at.loose(),
-            grace_window_seconds: grace.loose(),
-            tolerance_seconds: tolerance.loose(),
-            max_body_bytes: max_body.loose(),
-        };
-        let inner =
-            FacadeVerifier::from_input(&input, SecretRule::Required).map_err(settings_error)?;
+        let settings = OwnedSettings::read(Spelling::JavaScript, Field::PreviousSecret, |name| {
+            Ok::<_, JsValue>(owned(&property(&options, name)))
+        })?;
+        let inner = settings
+            .validate(SecretRule::Required)
+            .map(FacadeVerifier::new)
+            .map_err(settings_error)?;
         let store = replay_settings(&property(&options, "replay"))?.store();
         Ok(Verifier {
             inner,

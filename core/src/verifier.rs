@@ -748,14 +748,7 @@ impl<'a> Checked<'a> {
     /// # Ok::<(), Outcome>(())
     /// ```
     pub fn conclude(&self, verdict: ReplayVerdict) -> Outcome {
-        match verdict {
-            ReplayVerdict::Fresh => Outcome::Verified {
-                used_previous_secret: self.used_previous_secret,
-            },
-            ReplayVerdict::DuplicateDelivery => Outcome::DuplicateDelivery,
-            ReplayVerdict::ReplayedSignature => Outcome::ReplayedSignature,
-            ReplayVerdict::Full => Outcome::ConsumerOverloaded,
-        }
+        verdict.outcome(self.used_previous_secret)
     }
 
     /// Asks `guard` to check and record the delivery, and concludes with its verdict.

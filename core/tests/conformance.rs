@@ -1,28 +1,12 @@
 //! Runs every case of the shared `conformance/cases.json` against the core.
 
+use fluxora_conformance::{body_bytes, cases};
 use fluxora_webhooks::decimal::{self, DecimalError};
 use fluxora_webhooks::{
     DeliveryHeaders, FixedReplayStore, Outcome, ReplayEntry, ReplayGuard, ReplayVerdict, Verifier,
     sign,
 };
 use serde_json::Value;
-
-const CASES: &str = include_str!("../../conformance/cases.json");
-
-fn cases() -> Value {
-    serde_json::from_str(CASES).expect("cases.json is valid JSON")
-}
-
-fn body_bytes(body: &Value) -> Vec<u8> {
-    if let Some(text) = body.get("utf8").and_then(Value::as_str) {
-        return text.as_bytes().to_vec();
-    }
-    if let Some(hex) = body.get("hex").and_then(Value::as_str) {
-        return hex::decode(hex).expect("hex body");
-    }
-    let unit = hex::decode(body["repeat_hex"].as_str().expect("repeat_hex")).expect("hex unit");
-    unit.repeat(body["count"].as_u64().expect("count") as usize)
-}
 
 fn u64_or(config: &Value, key: &str, defaults: &Value) -> u64 {
     config

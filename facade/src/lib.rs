@@ -3,14 +3,17 @@
 
 mod decimal;
 mod headers;
+mod js;
 pub mod redis;
 mod replay;
 mod settings;
 mod signing;
+mod value;
 mod verifier;
 
 pub use decimal::{DecimalInput, Precision, check_decimal, stroops_of};
 pub use headers::{ContractHeader, REQUEST_OBJECT_HINT, ReceivedHeaders};
+pub use js::{JsClass, JsError};
 pub use replay::{Accepted, UnknownVerdict, verdict_from_code};
 pub use settings::{
     Field, Loose, MAX_WHOLE, Problem, ReplaySettings, SecretRule, Settings, SettingsError,
@@ -19,6 +22,7 @@ pub use settings::{
 #[cfg(feature = "system-random")]
 pub use signing::new_delivery_id;
 pub use signing::{SignedHeaderSet, delivery_id_from, signing_payload};
+pub use value::{OwnedLoose, OwnedSettings};
 pub use verifier::{Verifier, outcome_for, outcome_table, system_now};
 
 /// The core crate, re-exported so a binding depends on one version of it.

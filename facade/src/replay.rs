@@ -113,14 +113,7 @@ impl Accepted {
 
     /// The outcome for a store's verdict on [`entry`](Self::entry).
     pub fn conclude(&self, verdict: ReplayVerdict) -> Outcome {
-        match verdict {
-            ReplayVerdict::Fresh => Outcome::Verified {
-                used_previous_secret: self.used_previous_secret,
-            },
-            ReplayVerdict::DuplicateDelivery => Outcome::DuplicateDelivery,
-            ReplayVerdict::ReplayedSignature => Outcome::ReplayedSignature,
-            ReplayVerdict::Full => Outcome::ConsumerOverloaded,
-        }
+        verdict.outcome(self.used_previous_secret)
     }
 
     /// Checks and records the delivery in a synchronous store, then concludes.

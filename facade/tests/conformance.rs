@@ -2,36 +2,13 @@
 //! headers given as fields, header cases through the one header lookup, settings cases
 //! through the one validation.
 
+use fluxora_conformance::{body_bytes, cases};
 use fluxora_webhooks_facade::core::{MemoryReplayStore, Outcome};
 use fluxora_webhooks_facade::{
     ContractHeader, Field, Loose, Problem, ReceivedHeaders, ReplaySettings, SecretRule, Settings,
     SettingsError, SettingsInput, Verifier,
 };
 use serde_json::Value;
-
-const CASES: &str = include_str!("../../conformance/cases.json");
-
-fn cases() -> Value {
-    serde_json::from_str(CASES).expect("cases.json is valid JSON")
-}
-
-fn hex_bytes(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-fn body_bytes(body: &Value) -> Vec<u8> {
-    if let Some(text) = body.get("utf8").and_then(Value::as_str) {
-        return text.as_bytes().to_vec();
-    }
-    if let Some(hex) = body.get("hex").and_then(Value::as_str) {
-        return hex_bytes(hex);
-    }
-    let unit = hex_bytes(body["repeat_hex"].as_str().expect("repeat_hex"));
-    unit.repeat(body["count"].as_u64().expect("count") as usize)
-}
 
 /// A JSON value as a runtime would hand it over.
 fn loose(value: Option<&Value>) -> Loose<'_> {

@@ -182,29 +182,10 @@ fn verify_explains_milliseconds_and_a_newline_in_the_secret() {
 /// without replay state (the CLI verifies one captured delivery and keeps no store) with the
 /// headers as flags, and every header case as a captured `name: value` listing.
 mod conformance {
+    use fluxora_conformance::body_bytes;
     use serde_json::Value;
 
     use super::{run, temp_file};
-
-    const CASES: &str = include_str!("../../conformance/cases.json");
-
-    fn hex_bytes(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    fn body_bytes(body: &Value) -> Vec<u8> {
-        if let Some(text) = body.get("utf8").and_then(Value::as_str) {
-            return text.as_bytes().to_vec();
-        }
-        if let Some(hex) = body.get("hex").and_then(Value::as_str) {
-            return hex_bytes(hex);
-        }
-        hex_bytes(body["repeat_hex"].as_str().unwrap())
-            .repeat(body["count"].as_u64().unwrap() as usize)
-    }
 
     fn config_args(config: &Value) -> Vec<String> {
         let mut args = vec![
@@ -256,7 +237,7 @@ mod conformance {
 
     #[test]
     fn every_case_without_replay_state_gives_the_expected_answer() {
-        let cases: Value = serde_json::from_str(CASES).unwrap();
+        let cases = fluxora_conformance::cases();
         let mut failures = Vec::new();
         let mut ran = 0;
         for (index, case) in cases["signature_cases"]

@@ -9,29 +9,11 @@
 
 mod common;
 
+use fluxora_conformance::body_bytes;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use common::*;
-
-const CASES: &str = include_str!("../../conformance/cases.json");
-
-fn hex_bytes(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn body_bytes(body: &Value) -> Vec<u8> {
-    if let Some(text) = body.get("utf8").and_then(Value::as_str) {
-        return text.as_bytes().to_vec();
-    }
-    if let Some(hex) = body.get("hex").and_then(Value::as_str) {
-        return hex_bytes(hex);
-    }
-    hex_bytes(body["repeat_hex"].as_str().unwrap()).repeat(body["count"].as_u64().unwrap() as usize)
-}
 
 /// The server options a case's configuration stands for.
 fn options(case: &Value, defaults: &Value) -> Vec<String> {
@@ -220,7 +202,7 @@ async fn every_sendable_case_through_the_http_receiver_on_postgres() {
 }
 
 async fn every_sendable_case(backend: Backend) {
-    let cases: Value = serde_json::from_str(CASES).unwrap();
+    let cases = fluxora_conformance::cases();
     let defaults = &cases["defaults"];
     let mut failures = Vec::new();
     let (mut ran, mut skipped) = (0, 0);

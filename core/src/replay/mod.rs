@@ -10,6 +10,8 @@ pub use memory::MemoryReplayStore;
 
 use sha2::{Digest, Sha256};
 
+use crate::outcome::Outcome;
+
 /// How long an accepted delivery id is remembered by default: 24 hours.
 ///
 /// ```
@@ -102,6 +104,27 @@ pub enum ReplayVerdict {
     ReplayedSignature,
     /// No room to record the delivery without forgetting an unexpired one.
     Full,
+}
+
+impl ReplayVerdict {
+    /// Step 9: the outcome of a delivery whose signature matched, given this verdict.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{Outcome, ReplayVerdict};
+    ///
+    /// assert_eq!(ReplayVerdict::Fresh.outcome(true), Outcome::Verified { used_previous_secret: true });
+    /// assert_eq!(ReplayVerdict::Full.outcome(false), Outcome::ConsumerOverloaded);
+    /// ```
+    pub const fn outcome(self, used_previous_secret: bool) -> Outcome {
+        match self {
+            Self::Fresh => Outcome::Verified {
+                used_previous_secret,
+            },
+            Self::DuplicateDelivery => Outcome::DuplicateDelivery,
+            Self::ReplayedSignature => Outcome::ReplayedSignature,
+            Self::Full => Outcome::ConsumerOverloaded,
+        }
+    }
 }
 
 /// Check-and-record of accepted deliveries, as one atomic step.
