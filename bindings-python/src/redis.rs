@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use fluxora_webhooks_facade as facade;
-use fluxora_webhooks_facade::core::{OutcomeCode, ReplayEntry, ReplayVerdict};
+use fluxora_webhooks_facade::core::ReplayEntry;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -66,14 +66,10 @@ pub(crate) fn redis_signature_key(
 /// The outcome code of ``REDIS_SCRIPT``'s integer reply.
 #[pyfunction]
 pub(crate) fn redis_verdict(py: Python<'_>, reply: i64) -> PyResult<Bound<'_, PyString>> {
-    let kind = match facade::redis::verdict(reply) {
-        Ok(ReplayVerdict::Fresh) => OutcomeCode::Ok,
-        Ok(ReplayVerdict::DuplicateDelivery) => OutcomeCode::DuplicateDelivery,
-        Ok(ReplayVerdict::ReplayedSignature) => OutcomeCode::ReplayedSignature,
-        Ok(ReplayVerdict::Full) => OutcomeCode::ConsumerOverloaded,
-        Err(error) => return Err(PyValueError::new_err(error.to_string())),
-    };
-    Ok(code_string(py, kind))
+    let verdict = facade::redis::verdict(reply)
+        .map_err(|error| PyValueError::new_err(error.to_string()))?;
+    // The verdict's code, as the core names it (a fresh delivery is "ok").
+    Ok(code_string(py, verdict.outcome(false).kind()))
 }
 
 /// A replay store's ``delivery_retention_seconds``, validated (None is the default).
