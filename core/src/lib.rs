@@ -26,8 +26,8 @@ pub use outcome::{MessageText, Outcome, OutcomeCode};
 #[cfg(feature = "alloc")]
 pub use replay::MemoryReplayStore;
 pub use replay::{
-    DEFAULT_DELIVERY_RETENTION_SECONDS, FixedReplayStore, NoReplayGuard, ReplayEntry, ReplayGuard,
-    ReplayVerdict,
+    DEFAULT_DELIVERY_RETENTION_SECONDS, DEFAULT_RESERVATION_LEASE_SECONDS, FixedReplayStore,
+    NoReplayGuard, ReplayEntry, ReplayGuard, ReplayReservations, ReplayVerdict, Reservation,
 };
 pub use signature::{SIGNATURE_HEX_LEN, Signature, Signer, Signing, sign};
 pub use text::FixedText;

@@ -59,6 +59,9 @@ pub enum Outcome {
     ReplayedSignature,
     /// The replay store is full of unexpired entries and cannot record this delivery.
     ConsumerOverloaded,
+    /// The delivery id is reserved by an attempt still being processed (two-phase replay):
+    /// retry later.
+    DeliveryInProgress,
 }
 
 /// The stable identifier of an [`Outcome`], without its parameters.
@@ -69,7 +72,7 @@ pub enum Outcome {
 /// ```
 /// use fluxora_webhooks::OutcomeCode;
 ///
-/// assert_eq!(OutcomeCode::ALL.len(), 13);
+/// assert_eq!(OutcomeCode::ALL.len(), 14);
 /// assert_eq!(OutcomeCode::from_code("replayed_signature"), Some(OutcomeCode::ReplayedSignature));
 /// assert_eq!(OutcomeCode::ReplayedSignature.status(), 409);
 /// ```
@@ -102,6 +105,8 @@ pub enum OutcomeCode {
     ReplayedSignature,
     /// `consumer_overloaded`
     ConsumerOverloaded,
+    /// `delivery_in_progress`
+    DeliveryInProgress,
 }
 
 impl OutcomeCode {
@@ -116,7 +121,7 @@ impl OutcomeCode {
     /// let unauthorized = OutcomeCode::ALL.iter().filter(|code| code.status() == 401);
     /// assert_eq!(unauthorized.count(), 6);
     /// ```
-    pub const ALL: [OutcomeCode; 13] = [
+    pub const ALL: [OutcomeCode; 14] = [
         Self::Ok,
         Self::MissingSecret,
         Self::MissingDeliveryId,
@@ -130,6 +135,7 @@ impl OutcomeCode {
         Self::DuplicateDelivery,
         Self::ReplayedSignature,
         Self::ConsumerOverloaded,
+        Self::DeliveryInProgress,
     ];
 
     /// The contract's code string, e.g. `"signature_mismatch"`.
@@ -156,6 +162,7 @@ impl OutcomeCode {
             Self::DuplicateDelivery => "duplicate_delivery",
             Self::ReplayedSignature => "replayed_signature",
             Self::ConsumerOverloaded => "consumer_overloaded",
+            Self::DeliveryInProgress => "delivery_in_progress",
         }
     }
 
@@ -176,7 +183,7 @@ impl OutcomeCode {
             Self::PayloadTooLarge => 413,
             Self::InvalidTimestamp => 400,
             Self::DuplicateDelivery | Self::ReplayedSignature => 409,
-            Self::ConsumerOverloaded => 429,
+            Self::ConsumerOverloaded | Self::DeliveryInProgress => 429,
             Self::MissingDeliveryId
             | Self::MissingTimestamp
             | Self::MissingSignature
@@ -271,6 +278,7 @@ impl Outcome {
             Self::DuplicateDelivery => OutcomeCode::DuplicateDelivery,
             Self::ReplayedSignature => OutcomeCode::ReplayedSignature,
             Self::ConsumerOverloaded => OutcomeCode::ConsumerOverloaded,
+            Self::DeliveryInProgress => OutcomeCode::DeliveryInProgress,
         }
     }
 
@@ -343,6 +351,7 @@ impl fmt::Display for Outcome {
                 f.write_str("Signature was already used by another delivery")
             }
             Self::ConsumerOverloaded => f.write_str("Replay store is full; retry later"),
+            Self::DeliveryInProgress => f.write_str("Delivery is being processed; retry later"),
         }
     }
 }

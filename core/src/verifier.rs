@@ -7,7 +7,7 @@ use subtle::Choice;
 use crate::headers::{DeliveryHeaders, present};
 use crate::mac::Mac;
 use crate::outcome::Outcome;
-use crate::replay::{ReplayEntry, ReplayGuard, ReplayVerdict};
+use crate::replay::{ReplayEntry, ReplayGuard, ReplayReservations, ReplayVerdict};
 use crate::signature::{Signer, decode_signature, tag_matches};
 use crate::timestamp::parse_timestamp;
 
@@ -749,6 +749,37 @@ impl<'a> Checked<'a> {
     /// ```
     pub fn conclude(&self, verdict: ReplayVerdict) -> Outcome {
         verdict.outcome(self.used_previous_secret)
+    }
+
+    /// Two-phase replay: reserves the delivery in `store` for `lease_seconds`. `Ok` holds the
+    /// reservation to [`commit`](ReplayReservations::commit) once the application handled
+    /// the delivery (or [`release`](ReplayReservations::release) when it failed); `Err` is
+    /// the outcome to answer (`duplicate_delivery`, `delivery_in_progress`, ...).
+    ///
+    /// ```
+    /// use fluxora_webhooks::{DeliveryHeaders, FixedReplayStore, Outcome, ReplayReservations, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new(b"topsecret");
+    /// let mut store = FixedReplayStore::<8>::new();
+    /// let signature = sign(b"topsecret", b"1710000000", b"{}");
+    /// let headers = DeliveryHeaders::new("dlv_1", "1710000000", signature.as_str());
+    /// let now = 1_710_000_000;
+    /// let held = verifier.check(&headers, b"{}", now)?.reserve(&mut store, 60)?;
+    /// let concurrent = verifier.check(&headers, b"{}", now)?.reserve(&mut store, 60);
+    /// assert_eq!(concurrent.err(), Some(Outcome::DeliveryInProgress));
+    /// assert!(store.commit(&held, now)); // the handler answered 2xx
+    /// let retry = verifier.check(&headers, b"{}", now)?.reserve(&mut store, 60);
+    /// assert_eq!(retry.err(), Some(Outcome::DuplicateDelivery));
+    /// # Ok::<(), Outcome>(())
+    /// ```
+    pub fn reserve<S: ReplayReservations + ?Sized>(
+        &self,
+        store: &mut S,
+        lease_seconds: u64,
+    ) -> Result<S::Reservation, Outcome> {
+        store
+            .reserve(&self.entry, lease_seconds)
+            .map_err(|verdict| self.conclude(verdict))
     }
 
     /// Asks `guard` to check and record the delivery, and concludes with its verdict.

@@ -1,9 +1,12 @@
 //! A fixed-capacity, allocation-free replay store.
 
 use super::{
-    DEFAULT_DELIVERY_RETENTION_SECONDS, ReplayEntry, ReplayGuard, ReplayVerdict, delivery_digest,
+    DEFAULT_DELIVERY_RETENTION_SECONDS, ReplayEntry, ReplayGuard, ReplayReservations,
+    ReplayVerdict, Reservation, delivery_digest,
 };
 
+/// One delivery: committed (`token` 0; the id kept until `delivery_expires_at`) or reserved
+/// (`token` set; the id held until its lease ends at `delivery_expires_at`).
 #[derive(Clone, Copy, Default)]
 struct Slot {
     delivery_digest: [u8; 32],
@@ -11,6 +14,7 @@ struct Slot {
     timestamp: u64,
     delivery_expires_at: u64,
     signature_expires_at: u64,
+    token: u64,
     occupied: bool,
 }
 
@@ -19,12 +23,25 @@ impl Slot {
         self.occupied && now <= self.delivery_expires_at
     }
 
+    /// A reservation whose lease ran out frees its id and its pair.
+    fn lapsed(&self, now: u64) -> bool {
+        self.token != 0 && now > self.delivery_expires_at
+    }
+
     fn signature_live(&self, now: u64) -> bool {
-        self.occupied && now <= self.signature_expires_at
+        self.occupied && !self.lapsed(now) && now <= self.signature_expires_at
     }
 
     fn is_free(&self, now: u64) -> bool {
         !self.delivery_live(now) && !self.signature_live(now)
+    }
+
+    /// This slot is the reservation, and its lease still runs at `now`.
+    fn holds(&self, reservation: &Reservation, now: u64) -> bool {
+        self.occupied
+            && self.token == reservation.token
+            && self.delivery_digest == reservation.delivery
+            && now <= self.delivery_expires_at
     }
 }
 
@@ -55,6 +72,7 @@ impl Slot {
 pub struct FixedReplayStore<const CAPACITY: usize> {
     slots: [Slot; CAPACITY],
     delivery_retention_seconds: u64,
+    next_token: u64,
 }
 
 impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
@@ -100,6 +118,7 @@ impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
         Self {
             slots: [Slot::default(); CAPACITY],
             delivery_retention_seconds: seconds,
+            next_token: 1,
         }
     }
 
@@ -144,15 +163,26 @@ impl<const CAPACITY: usize> core::fmt::Debug for FixedReplayStore<CAPACITY> {
     }
 }
 
-impl<const CAPACITY: usize> ReplayGuard for FixedReplayStore<CAPACITY> {
-    fn check_and_record(&mut self, entry: &ReplayEntry<'_>) -> ReplayVerdict {
+impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
+    /// The checks of both forms (id, then pair, then room); on success the slot is filled
+    /// with `token` (0: committed) and the id held until `hold_until`.
+    fn admit(
+        &mut self,
+        entry: &ReplayEntry<'_>,
+        token: u64,
+        hold_until: u64,
+    ) -> Result<[u8; 32], ReplayVerdict> {
         let now = entry.now;
         let digest = delivery_digest(entry.delivery_id);
         let mut replayed = false;
         let mut free = None;
         for (index, slot) in self.slots.iter().enumerate() {
             if slot.delivery_live(now) && slot.delivery_digest == digest {
-                return ReplayVerdict::DuplicateDelivery;
+                return Err(if slot.token == 0 {
+                    ReplayVerdict::DuplicateDelivery
+                } else {
+                    ReplayVerdict::InProgress
+                });
             }
             replayed |= slot.signature_live(now)
                 && slot.timestamp == entry.timestamp
@@ -162,20 +192,71 @@ impl<const CAPACITY: usize> ReplayGuard for FixedReplayStore<CAPACITY> {
             }
         }
         if replayed {
-            return ReplayVerdict::ReplayedSignature;
+            return Err(ReplayVerdict::ReplayedSignature);
         }
-        let Some(index) = free else {
-            return ReplayVerdict::Full;
-        };
+        let index = free.ok_or(ReplayVerdict::Full)?;
         self.slots[index] = Slot {
             delivery_digest: digest,
             signature: entry.signature,
             timestamp: entry.timestamp,
-            delivery_expires_at: now.saturating_add(self.delivery_retention_seconds),
+            delivery_expires_at: hold_until,
             signature_expires_at: entry.signature_expires_at,
+            token,
             occupied: true,
         };
-        ReplayVerdict::Fresh
+        Ok(digest)
+    }
+}
+
+impl<const CAPACITY: usize> ReplayGuard for FixedReplayStore<CAPACITY> {
+    fn check_and_record(&mut self, entry: &ReplayEntry<'_>) -> ReplayVerdict {
+        let kept_until = entry.now.saturating_add(self.delivery_retention_seconds);
+        match self.admit(entry, 0, kept_until) {
+            Ok(_) => ReplayVerdict::Fresh,
+            Err(verdict) => verdict,
+        }
+    }
+}
+
+impl<const CAPACITY: usize> ReplayReservations for FixedReplayStore<CAPACITY> {
+    type Reservation = Reservation;
+
+    fn reserve(
+        &mut self,
+        entry: &ReplayEntry<'_>,
+        lease_seconds: u64,
+    ) -> Result<Reservation, ReplayVerdict> {
+        let token = self.next_token;
+        let lease_until = entry.now.saturating_add(lease_seconds);
+        let delivery = self.admit(entry, token, lease_until)?;
+        self.next_token = self.next_token.wrapping_add(1).max(1);
+        Ok(Reservation {
+            delivery,
+            token,
+            lease_until,
+        })
+    }
+
+    fn commit(&mut self, reservation: &Reservation, now: u64) -> bool {
+        let retention = self.delivery_retention_seconds;
+        match self.slots.iter_mut().find(|slot| slot.holds(reservation, now)) {
+            Some(slot) => {
+                slot.token = 0;
+                slot.delivery_expires_at = now.saturating_add(retention);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn release(&mut self, reservation: &Reservation, now: u64) -> bool {
+        match self.slots.iter_mut().find(|slot| slot.holds(reservation, now)) {
+            Some(slot) => {
+                *slot = Slot::default();
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -207,6 +288,46 @@ mod tests {
             store.check_and_record(&entry(b"c", 100, 3, 100)),
             ReplayVerdict::Full
         );
+    }
+
+    #[test]
+    fn reservations_hold_the_id_until_committed_released_or_lapsed() {
+        let mut store = FixedReplayStore::<2>::new();
+        let first = store.reserve(&entry(b"a", 100, 1, 100), 60).unwrap();
+        let retry = entry(b"a", 110, 2, 110);
+        assert_eq!(store.reserve(&retry, 60), Err(ReplayVerdict::InProgress));
+        assert_eq!(store.check_and_record(&retry), ReplayVerdict::InProgress);
+        assert_eq!(
+            store.reserve(&entry(b"b", 100, 1, 100), 60),
+            Err(ReplayVerdict::ReplayedSignature),
+            "a reserved pair is not free for another id"
+        );
+        assert!(store.release(&first, 105));
+        assert!(!store.release(&first, 105), "released once");
+        let second = store.reserve(&retry, 60).unwrap();
+        // The lease runs out (the process died): id and pair are free again.
+        let late = entry(b"a", 171, 2, 171);
+        let third = store.reserve(&late, 60).unwrap();
+        assert!(!store.commit(&second, 172), "lost with its lease");
+        assert!(store.commit(&third, 172));
+        assert_eq!(
+            store.reserve(&entry(b"a", 180, 3, 180), 60),
+            Err(ReplayVerdict::DuplicateDelivery)
+        );
+    }
+
+    #[test]
+    fn a_reservation_is_lost_once_its_lease_ran_out() {
+        let mut store = FixedReplayStore::<1>::with_delivery_retention(1000);
+        let held = store.reserve(&entry(b"a", 100, 1, 100), 10).unwrap();
+        assert!(store.commit(&held, 110), "the lease's last second still counts");
+        let late = store.reserve(&entry(b"b", 200, 2, 200), 10).err();
+        assert_eq!(late, Some(ReplayVerdict::Full), "committed: kept");
+        let mut store = FixedReplayStore::<1>::with_delivery_retention(1000);
+        let held = store.reserve(&entry(b"a", 100, 1, 100), 10).unwrap();
+        assert!(!store.commit(&held, 111));
+        assert!(!store.release(&held, 111));
+        assert_eq!(store.live_entries(111), 0);
     }
 
     #[test]

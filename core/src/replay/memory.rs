@@ -3,22 +3,34 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    DEFAULT_DELIVERY_RETENTION_SECONDS, ReplayEntry, ReplayGuard, ReplayVerdict, delivery_digest,
+    DEFAULT_DELIVERY_RETENTION_SECONDS, ReplayEntry, ReplayGuard, ReplayReservations,
+    ReplayVerdict, Reservation, delivery_digest,
 };
 
 type SignatureKey = (u64, [u8; 32]);
 
-/// One accepted delivery. Its slot is free once both its id and its pair have expired.
+/// One delivery, committed or reserved (then `delivery_expires_at` is the lease's end). A
+/// committed slot is free once its id and its pair have both expired; a reserved one once its
+/// lease ran out.
 struct Slot {
     delivery: [u8; 32],
     signature: SignatureKey,
     delivery_expires_at: u64,
     signature_expires_at: u64,
+    reserved: bool,
 }
 
 impl Slot {
     fn free_after(&self) -> u64 {
-        self.delivery_expires_at.max(self.signature_expires_at)
+        if self.reserved {
+            self.delivery_expires_at
+        } else {
+            self.delivery_expires_at.max(self.signature_expires_at)
+        }
+    }
+
+    fn signature_live(&self, now: u64) -> bool {
+        now <= self.signature_expires_at && now <= self.free_after()
     }
 }
 
@@ -170,9 +182,77 @@ impl MemoryReplayStore {
             .count()
     }
 
-    fn live_slot(&self, slot: Option<&u64>, now: u64, expiry: impl Fn(&Slot) -> u64) -> bool {
-        slot.and_then(|key| self.slots.get(key))
-            .is_some_and(|slot| now <= expiry(slot))
+    fn slot(&self, key: Option<&u64>) -> Option<&Slot> {
+        key.and_then(|key| self.slots.get(key))
+    }
+
+    /// The checks of both forms (id, then pair, then room); on success a slot is added,
+    /// `reserved` or committed, with the id held until `hold_until`. Answers its key.
+    fn admit(
+        &mut self,
+        entry: &ReplayEntry<'_>,
+        reserved: bool,
+        hold_until: u64,
+    ) -> Result<(u64, [u8; 32]), ReplayVerdict> {
+        let now = entry.now;
+        let delivery = delivery_digest(entry.delivery_id);
+        let signature = (entry.timestamp, entry.signature);
+        if let Some(slot) = self.slot(self.by_delivery.get(&delivery)) {
+            if now <= slot.delivery_expires_at {
+                return Err(if slot.reserved {
+                    ReplayVerdict::InProgress
+                } else {
+                    ReplayVerdict::DuplicateDelivery
+                });
+            }
+        }
+        if self
+            .slot(self.by_signature.get(&signature))
+            .is_some_and(|slot| slot.signature_live(now))
+        {
+            return Err(ReplayVerdict::ReplayedSignature);
+        }
+        if self.slots.len() >= self.capacity {
+            self.free_expired(now);
+            if self.slots.len() >= self.capacity {
+                return Err(ReplayVerdict::Full);
+            }
+        }
+        let key = self.next_slot;
+        self.next_slot += 1;
+        let slot = Slot {
+            delivery,
+            signature,
+            delivery_expires_at: hold_until,
+            signature_expires_at: entry.signature_expires_at,
+            reserved,
+        };
+        self.expiries.insert((slot.free_after(), key));
+        self.by_delivery.insert(delivery, key);
+        self.by_signature.insert(signature, key);
+        self.slots.insert(key, slot);
+        Ok((key, delivery))
+    }
+
+    /// The key of the slot that is `reservation`, while its lease runs at `now`.
+    fn held(&self, reservation: &Reservation, now: u64) -> Option<u64> {
+        let slot = self.slots.get(&reservation.token)?;
+        (slot.reserved && slot.delivery == reservation.delivery && now <= slot.delivery_expires_at)
+            .then_some(reservation.token)
+    }
+
+    /// Removes a slot and the index entries that still point at it.
+    fn remove(&mut self, key: u64) {
+        if let Some(slot) = self.slots.remove(&key) {
+            self.expiries.remove(&(slot.free_after(), key));
+            // An id may have been accepted again into a newer slot: unlink only our own.
+            if self.by_delivery.get(&slot.delivery) == Some(&key) {
+                self.by_delivery.remove(&slot.delivery);
+            }
+            if self.by_signature.get(&slot.signature) == Some(&key) {
+                self.by_signature.remove(&slot.signature);
+            }
+        }
     }
 
     /// Frees every slot whose id and pair have both expired; never an unexpired one.
@@ -181,16 +261,7 @@ impl MemoryReplayStore {
             if now <= free_after {
                 break;
             }
-            self.expiries.pop_first();
-            if let Some(slot) = self.slots.remove(&key) {
-                // An id may have been accepted again into a newer slot: unlink only our own.
-                if self.by_delivery.get(&slot.delivery) == Some(&key) {
-                    self.by_delivery.remove(&slot.delivery);
-                }
-                if self.by_signature.get(&slot.signature) == Some(&key) {
-                    self.by_signature.remove(&slot.signature);
-                }
-            }
+            self.remove(key);
         }
     }
 }
@@ -203,38 +274,51 @@ impl Default for MemoryReplayStore {
 
 impl ReplayGuard for MemoryReplayStore {
     fn check_and_record(&mut self, entry: &ReplayEntry<'_>) -> ReplayVerdict {
-        let now = entry.now;
-        let delivery = delivery_digest(entry.delivery_id);
-        let signature = (entry.timestamp, entry.signature);
-        if self.live_slot(self.by_delivery.get(&delivery), now, |s| {
-            s.delivery_expires_at
-        }) {
-            return ReplayVerdict::DuplicateDelivery;
+        let kept_until = entry.now.saturating_add(self.delivery_retention_seconds);
+        match self.admit(entry, false, kept_until) {
+            Ok(_) => ReplayVerdict::Fresh,
+            Err(verdict) => verdict,
         }
-        if self.live_slot(self.by_signature.get(&signature), now, |s| {
-            s.signature_expires_at
-        }) {
-            return ReplayVerdict::ReplayedSignature;
-        }
-        if self.slots.len() >= self.capacity {
-            self.free_expired(now);
-            if self.slots.len() >= self.capacity {
-                return ReplayVerdict::Full;
-            }
-        }
-        let key = self.next_slot;
-        self.next_slot += 1;
-        let slot = Slot {
+    }
+}
+
+impl ReplayReservations for MemoryReplayStore {
+    type Reservation = Reservation;
+
+    fn reserve(
+        &mut self,
+        entry: &ReplayEntry<'_>,
+        lease_seconds: u64,
+    ) -> Result<Reservation, ReplayVerdict> {
+        let lease_until = entry.now.saturating_add(lease_seconds);
+        let (token, delivery) = self.admit(entry, true, lease_until)?;
+        Ok(Reservation {
             delivery,
-            signature,
-            delivery_expires_at: now.saturating_add(self.delivery_retention_seconds),
-            signature_expires_at: entry.signature_expires_at,
+            token,
+            lease_until,
+        })
+    }
+
+    fn commit(&mut self, reservation: &Reservation, now: u64) -> bool {
+        let Some(key) = self.held(reservation, now) else {
+            return false;
         };
-        self.expiries.insert((slot.free_after(), key));
-        self.by_delivery.insert(delivery, key);
-        self.by_signature.insert(signature, key);
-        self.slots.insert(key, slot);
-        ReplayVerdict::Fresh
+        let retention = self.delivery_retention_seconds;
+        if let Some(slot) = self.slots.get_mut(&key) {
+            self.expiries.remove(&(slot.free_after(), key));
+            slot.reserved = false;
+            slot.delivery_expires_at = now.saturating_add(retention);
+            self.expiries.insert((slot.free_after(), key));
+        }
+        true
+    }
+
+    fn release(&mut self, reservation: &Reservation, now: u64) -> bool {
+        let Some(key) = self.held(reservation, now) else {
+            return false;
+        };
+        self.remove(key);
+        true
     }
 }
 
@@ -258,21 +342,63 @@ mod tests {
     use crate::replay::tests::entry;
     use proptest::prelude::*;
 
+    /// One step of the property test: what a receiver does to a store.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Record,
+        Reserve(u64),
+        Commit(usize),
+        Release(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            Just(Step::Record),
+            (0u64..90).prop_map(Step::Reserve),
+            (0usize..8).prop_map(Step::Commit),
+            (0usize..8).prop_map(Step::Release),
+        ]
+    }
+
     proptest! {
-        /// Same answers as the fixed store, whatever the sequence of deliveries.
+        /// Same answers as the fixed store, whatever the sequence of one-step records,
+        /// reservations, commits and releases.
         #[test]
-        fn answers_like_the_fixed_store(
-            steps in prop::collection::vec((0u8..6, 0u8..4, 0u64..3, 0u64..400), 1..60),
+        fn answers_like_the_fixed_store_in_both_forms(
+            steps in prop::collection::vec((step(), 0u8..6, 0u8..4, 0u64..3, 0u64..120), 1..80),
             retention in 0u64..700,
         ) {
             let mut fixed = FixedReplayStore::<4>::with_delivery_retention(retention);
             let mut memory = MemoryReplayStore::with_delivery_retention(4, retention);
+            let mut held: alloc::vec::Vec<(Reservation, Reservation)> = alloc::vec::Vec::new();
             let mut now = 1_000;
-            for (id, tag, timestamp_shift, advance) in steps {
+            for (step, id, tag, timestamp_shift, advance) in steps {
                 now += advance;
                 let id = [id];
                 let entry = entry(&id, now - timestamp_shift, tag, now);
-                prop_assert_eq!(memory.check_and_record(&entry), fixed.check_and_record(&entry));
+                match step {
+                    Step::Record => {
+                        prop_assert_eq!(memory.check_and_record(&entry), fixed.check_and_record(&entry));
+                    }
+                    Step::Reserve(lease) => {
+                        let (a, b) = (memory.reserve(&entry, lease), fixed.reserve(&entry, lease));
+                        prop_assert_eq!(a.err(), b.err());
+                        if let (Ok(a), Ok(b)) = (a, b) {
+                            held.push((a, b));
+                        }
+                    }
+                    Step::Commit(index) | Step::Release(index) if held.is_empty() => {
+                        let _ = index;
+                    }
+                    Step::Commit(index) => {
+                        let (a, b) = held[index % held.len()];
+                        prop_assert_eq!(memory.commit(&a, now), fixed.commit(&b, now));
+                    }
+                    Step::Release(index) => {
+                        let (a, b) = held[index % held.len()];
+                        prop_assert_eq!(memory.release(&a, now), fixed.release(&b, now));
+                    }
+                }
                 prop_assert_eq!(memory.live_entries(now), fixed.live_entries(now));
             }
         }

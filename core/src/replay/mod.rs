@@ -104,6 +104,8 @@ pub enum ReplayVerdict {
     ReplayedSignature,
     /// No room to record the delivery without forgetting an unexpired one.
     Full,
+    /// The delivery id is reserved by an attempt still being processed (two-phase replay).
+    InProgress,
 }
 
 impl ReplayVerdict {
@@ -123,6 +125,7 @@ impl ReplayVerdict {
             Self::DuplicateDelivery => Outcome::DuplicateDelivery,
             Self::ReplayedSignature => Outcome::ReplayedSignature,
             Self::Full => Outcome::ConsumerOverloaded,
+            Self::InProgress => Outcome::DeliveryInProgress,
         }
     }
 }
@@ -152,6 +155,87 @@ pub trait ReplayGuard {
 impl<G: ReplayGuard + ?Sized> ReplayGuard for &mut G {
     fn check_and_record(&mut self, entry: &ReplayEntry<'_>) -> ReplayVerdict {
         (**self).check_and_record(entry)
+    }
+}
+
+/// How long a reservation holds a delivery id by default: 60 seconds, enough for a handler
+/// to answer; a reservation neither committed nor released (the process died) expires then.
+///
+/// ```
+/// assert_eq!(fluxora_webhooks::DEFAULT_RESERVATION_LEASE_SECONDS, 60);
+/// ```
+pub const DEFAULT_RESERVATION_LEASE_SECONDS: u64 = 60;
+
+/// Two-phase replay protection: at-least-once end to end.
+///
+/// Recording a delivery the moment its signature matches loses it whenever the application
+/// then fails (the sender's retry would get `duplicate_delivery`, which senders record as
+/// delivered). So the replay step is a reservation: [`reserve`](Self::reserve) holds the
+/// delivery id (and its (timestamp, signature) pair) for a lease; the application then
+/// [`commit`](Self::commit)s it (it handled the delivery) or [`release`](Self::release)s it
+/// (it failed: the retry is processed again). A reservation neither committed nor released
+/// expires with its lease and frees the id and the pair. While an id is reserved, another
+/// attempt of the same delivery gets [`ReplayVerdict::InProgress`] (429, retry later).
+///
+/// The one-step [`ReplayGuard::check_and_record`] of the same store is a reservation
+/// committed at once.
+///
+/// ```
+/// use fluxora_webhooks::{FixedReplayStore, ReplayEntry, ReplayReservations, ReplayVerdict};
+///
+/// let mut store = FixedReplayStore::<4>::new();
+/// let entry = ReplayEntry { delivery_id: b"dlv_1", timestamp: 1_000, signature: [7; 32], now: 1_000, signature_expires_at: 1_300 };
+/// let held = store.reserve(&entry, 60).unwrap();
+/// assert_eq!(store.reserve(&entry, 60).err(), Some(ReplayVerdict::InProgress));
+/// assert!(store.release(&held, 1_000)); // the handler failed: the retry is processed again
+/// let retry = store.reserve(&entry, 60).unwrap();
+/// assert!(store.commit(&retry, 1_001)); // handled: every later attempt is a duplicate
+/// assert_eq!(store.reserve(&entry, 60).err(), Some(ReplayVerdict::DuplicateDelivery));
+/// ```
+pub trait ReplayReservations {
+    /// What identifies one reservation to [`commit`](Self::commit) and
+    /// [`release`](Self::release).
+    type Reservation;
+
+    /// Checks the entry like [`ReplayGuard::check_and_record`] (id, then pair, then room;
+    /// a reserved id is [`ReplayVerdict::InProgress`]) and, when fresh, reserves it until
+    /// `entry.now + lease_seconds`.
+    fn reserve(
+        &mut self,
+        entry: &ReplayEntry<'_>,
+        lease_seconds: u64,
+    ) -> Result<Self::Reservation, ReplayVerdict>;
+
+    /// Records the reserved delivery as accepted at `now` (the id is then remembered for the
+    /// store's retention). False when the reservation was lost: its lease had run out by
+    /// `now` (the id and pair were free for another attempt from then on).
+    fn commit(&mut self, reservation: &Self::Reservation, now: u64) -> bool;
+
+    /// Forgets the reservation, so the next attempt is processed again. False when it was
+    /// already lost (released, or its lease had run out by `now`).
+    fn release(&mut self, reservation: &Self::Reservation, now: u64) -> bool;
+}
+
+/// A reservation in one of the core's stores: which delivery, which attempt, and until when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    delivery: [u8; 32],
+    token: u64,
+    lease_until: u64,
+}
+
+impl Reservation {
+    /// The last second (inclusive) the reservation holds the delivery id.
+    ///
+    /// ```
+    /// use fluxora_webhooks::{FixedReplayStore, ReplayEntry, ReplayReservations};
+    ///
+    /// let mut store = FixedReplayStore::<1>::new();
+    /// let entry = ReplayEntry { delivery_id: b"d", timestamp: 10, signature: [1; 32], now: 10, signature_expires_at: 310 };
+    /// assert_eq!(store.reserve(&entry, 60).unwrap().lease_until(), 70);
+    /// ```
+    pub fn lease_until(&self) -> u64 {
+        self.lease_until
     }
 }
 
