@@ -29,13 +29,14 @@ MESSAGES = {
     "duplicate_delivery": "Duplicate delivery id",
     "replayed_signature": "Signature was already used by another delivery",
     "consumer_overloaded": "Replay store is full; retry later",
+    "delivery_in_progress": "Delivery is being processed; retry later",
 }
 STATUS = {
     "ok": 200, "missing_secret": 500, "missing_delivery_id": 401, "missing_timestamp": 401,
     "missing_signature": 401, "payload_too_large": 413, "invalid_timestamp": 400,
     "timestamp_outside_tolerance": 401, "previous_secret_expired": 401,
     "signature_mismatch": 401, "duplicate_delivery": 409, "replayed_signature": 409,
-    "consumer_overloaded": 429,
+    "consumer_overloaded": 429, "delivery_in_progress": 429,
 }
 
 
@@ -277,10 +278,111 @@ for entry in cases:
         p.setdefault("expect_code", "ok")
 
 codes_covered = {entry["expect"]["code"] for entry in cases}
-assert codes_covered == set(STATUS), set(STATUS) - codes_covered
+# delivery_in_progress needs a reservation: the reservation cases below cover it.
+assert codes_covered == set(STATUS) - {"delivery_in_progress"}, set(STATUS) - codes_covered
 names = [entry["name"] for entry in cases]
 assert len(names) == len(set(names)), "case names must be unique"
 
+
+# Two-phase replay: sequences of reservations (reserve, then commit or release) and one-step
+# verifications against one store. A sender re-signs every attempt, so a retry carries a new
+# timestamp and signature under the same delivery id.
+reservation_cases = []
+
+
+def attempt(delivery_id, at, *, timestamp=None, signature_of=None):
+    timestamp = str(at) if timestamp is None else timestamp
+    body = {"utf8": JSON_BODY}
+    return {
+        "headers": {"delivery_id": delivery_id, "timestamp": timestamp,
+                    "signature": signature_of or sig(SECRET, timestamp, body)},
+        "body": body,
+        "now": at,
+    }
+
+
+def rcase(name, steps, lease=60, replay=None):
+    entry = {"name": name, "config": {"secret": SECRET}, "lease_seconds": lease, "steps": steps}
+    if replay:
+        entry["replay"] = replay
+    reservation_cases.append(entry)
+
+
+def reserve(delivery, code):
+    return {"op": "reserve", "delivery": delivery, "expect": expect(code)}
+
+
+def verify_step(delivery, code):
+    return {"op": "verify", "delivery": delivery, "expect": expect(code)}
+
+
+def settle(op, of, now, done=True):
+    return {"op": op, "of": of, "now": now, "expect": done}
+
+
+T0 = NOW
+rcase("a handler failure releases: the retry is processed, the next one is a duplicate", [
+    reserve(attempt("dlv_1", T0), "ok"),
+    settle("release", 0, T0 + 1),
+    reserve(attempt("dlv_1", T0 + 30), "ok"),
+    settle("commit", 2, T0 + 31),
+    reserve(attempt("dlv_1", T0 + 90), "duplicate_delivery"),
+    verify_step(attempt("dlv_1", T0 + 91), "duplicate_delivery"),
+])
+rcase("a concurrent attempt of a reserved delivery is in progress, never a duplicate", [
+    reserve(attempt("dlv_1", T0), "ok"),
+    reserve(attempt("dlv_1", T0 + 1), "delivery_in_progress"),
+    verify_step(attempt("dlv_1", T0 + 2), "delivery_in_progress"),
+    settle("commit", 0, T0 + 3),
+    reserve(attempt("dlv_1", T0 + 4), "duplicate_delivery"),
+])
+rcase("a reservation neither committed nor released expires with its lease", [
+    reserve(attempt("dlv_1", T0), "ok"),
+    reserve(attempt("dlv_1", T0 + 60), "delivery_in_progress"),
+    reserve(attempt("dlv_1", T0 + 61), "ok"),
+    settle("commit", 0, T0 + 62, done=False),
+    settle("release", 0, T0 + 62, done=False),
+    settle("commit", 2, T0 + 62),
+    reserve(attempt("dlv_1", T0 + 63), "duplicate_delivery"),
+])
+rcase("a configured lease is honoured", [
+    reserve(attempt("dlv_1", T0), "ok"),
+    reserve(attempt("dlv_1", T0 + 5), "delivery_in_progress"),
+    reserve(attempt("dlv_1", T0 + 6), "ok"),
+], lease=5)
+rcase("a commit or release settles a reservation once", [
+    reserve(attempt("dlv_1", T0), "ok"),
+    settle("commit", 0, T0 + 1),
+    settle("commit", 0, T0 + 2, done=False),
+    settle("release", 0, T0 + 2, done=False),
+    verify_step(attempt("dlv_1", T0 + 3), "duplicate_delivery"),
+])
+SIG0 = sig(SECRET, str(T0), {"utf8": JSON_BODY})
+rcase("a reserved or released pair is refused under another delivery id", [
+    reserve(attempt("dlv_1", T0), "ok"),
+    reserve(attempt("dlv_2", T0, signature_of=SIG0), "replayed_signature"),
+    settle("release", 0, T0 + 1),
+    reserve(attempt("dlv_2", T0 + 2, timestamp=str(T0), signature_of=SIG0), "replayed_signature"),
+    verify_step(attempt("dlv_2", T0 + 2, timestamp=str(T0), signature_of=SIG0), "replayed_signature"),
+    reserve(attempt("dlv_1", T0 + 3, timestamp=str(T0), signature_of=SIG0), "ok"),
+])
+rcase("one-step verification and reservations share the store", [
+    verify_step(attempt("dlv_1", T0), "ok"),
+    reserve(attempt("dlv_1", T0 + 1), "duplicate_delivery"),
+    reserve(attempt("dlv_2", T0 + 1), "ok"),
+    verify_step(attempt("dlv_2", T0 + 2), "delivery_in_progress"),
+])
+rcase("a full store refuses a reservation; a release does not free the pair's place", [
+    reserve(attempt("dlv_1", T0), "ok"),
+    reserve(attempt("dlv_2", T0 + 1), "consumer_overloaded"),
+    settle("release", 0, T0 + 1),
+    reserve(attempt("dlv_2", T0 + 2), "consumer_overloaded"),
+    reserve(attempt("dlv_1", T0 + 3, timestamp=str(T0), signature_of=SIG0), "ok"),
+], replay={"capacity": 1})
+r_names = [c["name"] for c in reservation_cases]
+assert len(r_names) == len(set(r_names)), "reservation case names must be unique"
+assert "delivery_in_progress" in {step["expect"]["code"] for c in reservation_cases
+                                  for step in c["steps"] if isinstance(step["expect"], dict)}
 
 # Header maps: the same delivery as (name, value) pairs, in the order received. Each
 # runtime turns the pairs into every header form it accepts (a plain object or dict, a
@@ -476,6 +578,10 @@ document = {
         "Headers that are null are absent. Bodies: {utf8}, {hex} or {repeat_hex, count}.",
         "Decimal cases: `input` is any JSON value; `amount` true applies the 7-digit precision "
         "and, when valid, `stroops` (a decimal string) must equal the conversion.",
+        "Reservation cases: run `steps` in order against one store (sized by `replay`) and a "
+        "reservation lease of `lease_seconds`: `reserve` and `verify` (one step) a delivery, whose "
+        "result must equal `expect`; `commit` and `release` the reservation made by step `of` at "
+        "`now`, answering `expect` (false: the reservation was lost or already settled).",
         "Header cases: `header_pairs` are the request's header fields in order; turn them into "
         "every header form the runtime accepts and verify with a fresh store at `now`.",
         "Settings cases: building a verifier from `config` must fail with `field` (snake_case) "
@@ -485,11 +591,12 @@ document = {
     ],
     "known_answers": KNOWN_ANSWERS,
     "signature_cases": cases,
+    "reservation_cases": reservation_cases,
     "header_cases": header_cases,
     "settings_cases": settings_cases,
     "decimal_cases": decimal_cases,
 }
 out = pathlib.Path(__file__).with_name("cases.json")
 out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
-print(f"wrote {len(cases)} signature, {len(header_cases)} header, {len(settings_cases)} settings "
-      f"and {len(decimal_cases)} decimal cases to {out}")
+print(f"wrote {len(cases)} signature, {len(reservation_cases)} reservation, {len(header_cases)} "
+      f"header, {len(settings_cases)} settings and {len(decimal_cases)} decimal cases to {out}")

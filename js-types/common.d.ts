@@ -20,6 +20,7 @@ export type OutcomeCodeValue =
   | 'duplicate_delivery'
   | 'replayed_signature'
   | 'consumer_overloaded'
+  | 'delivery_in_progress'
 
 /** The result of a verification, with the same field names as the original TypeScript helper. */
 export interface VerificationResult {

@@ -180,7 +180,7 @@ test('signing helpers', () => {
 
 test('outcome constants come from the native core and match the TypeScript union', () => {
   const native = w.outcomeCodes()
-  assert.equal(native.length, 13)
+  assert.equal(native.length, 14)
   assert.deepEqual(Object.values(w.OutcomeCode), native.map((o) => o.code))
   assert.equal(w.OutcomeCode.REPLAYED_SIGNATURE, 'replayed_signature')
   assert.deepEqual(w.OUTCOMES.find((o) => o.code === 'payload_too_large'), { code: 'payload_too_large', status: 413, message: 'Payload exceeds 262144 bytes' })

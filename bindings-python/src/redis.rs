@@ -31,7 +31,7 @@ pub(crate) fn redis_eval_arguments(
     now: u64,
     signature_expires_at: u64,
     delivery_retention_seconds: u64,
-) -> PyResult<([String; 2], [String; 2])> {
+) -> PyResult<([String; 2], [String; 5])> {
     let entry = ReplayEntry {
         delivery_id: delivery_id.as_bytes(),
         timestamp,
@@ -66,8 +66,8 @@ pub(crate) fn redis_signature_key(
 /// The outcome code of ``REDIS_SCRIPT``'s integer reply.
 #[pyfunction]
 pub(crate) fn redis_verdict(py: Python<'_>, reply: i64) -> PyResult<Bound<'_, PyString>> {
-    let verdict = facade::redis::verdict(reply)
-        .map_err(|error| PyValueError::new_err(error.to_string()))?;
+    let verdict =
+        facade::redis::verdict(reply).map_err(|error| PyValueError::new_err(error.to_string()))?;
     // The verdict's code, as the core names it (a fresh delivery is "ok").
     Ok(code_string(py, verdict.outcome(false).kind()))
 }

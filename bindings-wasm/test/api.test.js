@@ -206,7 +206,7 @@ test('signing helpers', () => {
 
 test('outcome constants come from the core and match the TypeScript union', () => {
   const codes = w.outcomeCodes()
-  assert.equal(codes.length, 13)
+  assert.equal(codes.length, 14)
   assert.deepEqual(Object.values(w.OutcomeCode), codes.map((o) => o.code))
   assert.equal(w.OutcomeCode.REPLAYED_SIGNATURE, 'replayed_signature')
   assert.deepEqual(w.OUTCOMES.find((o) => o.code === 'payload_too_large'), { code: 'payload_too_large', status: 413, message: 'Payload exceeds 262144 bytes' })

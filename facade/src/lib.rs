@@ -17,7 +17,8 @@ pub use js::{JsClass, JsError};
 pub use replay::{Accepted, UnknownVerdict, verdict_from_code};
 pub use settings::{
     Field, Loose, MAX_WHOLE, Problem, ReplaySettings, SecretRule, Settings, SettingsError,
-    SettingsInput, Spelling, delivery_retention_seconds, now_from, timestamp_text,
+    SettingsInput, Spelling, delivery_retention_seconds, now_from, reservation_lease_seconds,
+    timestamp_text,
 };
 #[cfg(feature = "system-random")]
 pub use signing::new_delivery_id;

@@ -4,7 +4,9 @@
 
 use core::fmt;
 
-use fluxora_webhooks::{Checked, Outcome, OutcomeCode, ReplayEntry, ReplayGuard, ReplayVerdict};
+use fluxora_webhooks::{
+    Checked, Outcome, OutcomeCode, ReplayEntry, ReplayGuard, ReplayReservations, ReplayVerdict,
+};
 
 /// A delivery whose signature matched: what a replay store must check and record, owned
 /// so it can wait for an asynchronous store.
@@ -114,6 +116,38 @@ impl Accepted {
     /// The outcome for a store's verdict on [`entry`](Self::entry).
     pub fn conclude(&self, verdict: ReplayVerdict) -> Outcome {
         verdict.outcome(self.used_previous_secret)
+    }
+
+    /// Two-phase replay in a synchronous store: reserves the delivery for `lease_seconds`.
+    /// `Ok` holds the reservation to commit once the application handled the delivery (or to
+    /// release when it failed); `Err` is the outcome to answer.
+    ///
+    /// ```
+    /// use fluxora_webhooks_facade::{ReceivedHeaders, Verifier};
+    /// use fluxora_webhooks_facade::core::{MemoryReplayStore, Outcome, ReplayReservations, sign};
+    ///
+    /// let verifier = Verifier::with_secret(b"topsecret");
+    /// let signature = sign(b"topsecret", b"1710000000", b"");
+    /// let headers = ReceivedHeaders::from_pairs([
+    ///     ("x-fluxora-delivery-id", "dlv_1"),
+    ///     ("x-fluxora-timestamp", "1710000000"),
+    ///     ("x-fluxora-signature", signature.as_str()),
+    /// ]);
+    /// let mut store = MemoryReplayStore::new(8);
+    /// let accepted = verifier.check(&headers, b"", 1_710_000_000)?;
+    /// let held = accepted.reserve(&mut store, 60)?;
+    /// assert_eq!(accepted.reserve(&mut store, 60).err(), Some(Outcome::DeliveryInProgress));
+    /// assert!(store.release(&held, 1_710_000_001)); // the handler failed
+    /// # Ok::<(), Outcome>(())
+    /// ```
+    pub fn reserve<S: ReplayReservations + ?Sized>(
+        &self,
+        store: &mut S,
+        lease_seconds: u64,
+    ) -> Result<S::Reservation, Outcome> {
+        store
+            .reserve(&self.entry(), lease_seconds)
+            .map_err(|verdict| self.conclude(verdict))
     }
 
     /// Checks and records the delivery in a synchronous store, then concludes.

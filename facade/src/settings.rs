@@ -8,7 +8,8 @@ use core::fmt;
 
 use fluxora_webhooks::{
     DEFAULT_DELIVERY_RETENTION_SECONDS, DEFAULT_GRACE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_TOLERANCE_SECONDS, MemoryReplayStore, Verifier as CoreVerifier,
+    DEFAULT_RESERVATION_LEASE_SECONDS, DEFAULT_TOLERANCE_SECONDS, MemoryReplayStore,
+    Verifier as CoreVerifier,
 };
 use zeroize::Zeroizing;
 
@@ -97,6 +98,8 @@ pub enum Field {
     ReplayCapacity,
     /// How long an accepted delivery id is remembered.
     DeliveryRetentionSeconds,
+    /// How long a reservation holds a delivery id (two-phase replay).
+    ReservationLeaseSeconds,
     /// The verification time.
     Now,
     /// The timestamp to sign.
@@ -105,7 +108,7 @@ pub enum Field {
 
 impl Field {
     /// Every field, in the order [`Settings::from_input`] checks them.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Secret,
         Self::PreviousSecret,
         Self::SecretPrevious,
@@ -116,6 +119,7 @@ impl Field {
         Self::Replay,
         Self::ReplayCapacity,
         Self::DeliveryRetentionSeconds,
+        Self::ReservationLeaseSeconds,
         Self::Now,
         Self::Timestamp,
     ];
@@ -144,6 +148,9 @@ impl Field {
             Self::ReplayCapacity => ("capacity", "capacity"),
             Self::DeliveryRetentionSeconds => {
                 ("deliveryRetentionSeconds", "delivery_retention_seconds")
+            }
+            Self::ReservationLeaseSeconds => {
+                ("reservationLeaseSeconds", "reservation_lease_seconds")
             }
             Self::Now => ("now", "now"),
             Self::Timestamp => ("timestamp", "timestamp"),
@@ -204,7 +211,9 @@ impl Field {
     /// The smallest value this numeric field accepts.
     const fn min(self) -> u64 {
         match self {
-            Self::ReplayCapacity | Self::DeliveryRetentionSeconds => 1,
+            Self::ReplayCapacity
+            | Self::DeliveryRetentionSeconds
+            | Self::ReservationLeaseSeconds => 1,
             _ => 0,
         }
     }
@@ -423,6 +432,23 @@ pub fn delivery_retention_seconds(value: Loose<'_>) -> Result<u64, SettingsError
         Field::DeliveryRetentionSeconds,
         value,
         DEFAULT_DELIVERY_RETENTION_SECONDS,
+    )
+}
+
+/// How long a reservation holds a delivery id (two-phase replay): at least one second,
+/// [`DEFAULT_RESERVATION_LEASE_SECONDS`] when absent.
+///
+/// ```
+/// use fluxora_webhooks_facade::{Loose, reservation_lease_seconds};
+///
+/// assert_eq!(reservation_lease_seconds(Loose::Absent), Ok(60));
+/// assert!(reservation_lease_seconds(Loose::Number(0.5)).is_err());
+/// ```
+pub fn reservation_lease_seconds(value: Loose<'_>) -> Result<u64, SettingsError> {
+    whole(
+        Field::ReservationLeaseSeconds,
+        value,
+        DEFAULT_RESERVATION_LEASE_SECONDS,
     )
 }
 

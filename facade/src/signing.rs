@@ -29,6 +29,12 @@ pub fn delivery_id_from(random: [u8; 16]) -> String {
 #[cfg(feature = "system-random")]
 #[must_use]
 pub fn new_delivery_id() -> String {
+    delivery_id_from(random_bytes())
+}
+
+/// 16 bytes from the operating system's random source (with a clock-and-counter fallback).
+#[cfg(feature = "system-random")]
+pub(crate) fn random_bytes() -> [u8; 16] {
     let mut random = [0u8; 16];
     if getrandom::fill(&mut random).is_err() {
         // No random source: the clock and a counter still make ids unique per process.
@@ -40,7 +46,7 @@ pub fn new_delivery_id() -> String {
         random[..8].copy_from_slice(&(nanos as u64).to_be_bytes());
         random[8..].copy_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
     }
-    delivery_id_from(random)
+    random
 }
 
 /// The exact bytes that are signed: the timestamp, one `.`, then the raw body.

@@ -3,7 +3,9 @@
 //! through the one validation.
 
 use fluxora_conformance::{body_bytes, cases};
-use fluxora_webhooks_facade::core::{MemoryReplayStore, Outcome};
+use fluxora_webhooks_facade::core::{
+    MemoryReplayStore, Outcome, ReplayReservations, ReplayVerdict, Reservation,
+};
 use fluxora_webhooks_facade::{
     ContractHeader, Field, Loose, Problem, ReceivedHeaders, ReplaySettings, SecretRule, Settings,
     SettingsError, SettingsInput, Verifier,
@@ -203,4 +205,76 @@ fn every_settings_case_fails_with_its_field_and_problem() {
         })
         .collect();
     report("settings", failures, list.len());
+}
+
+/// A reservation step: the answer, and the reservation when one was made.
+fn reserve_step(
+    verifier: &Verifier,
+    store: &mut MemoryReplayStore,
+    delivery: &Value,
+    lease: u64,
+) -> (Value, Option<Reservation>) {
+    let headers = from_fields(&delivery["headers"]);
+    let body = body_bytes(&delivery["body"]);
+    let now = delivery["now"].as_u64().expect("now");
+    let accepted = match verifier.check(&headers, &body, now) {
+        Ok(accepted) => accepted,
+        Err(outcome) => return (describe(outcome), None),
+    };
+    match accepted.reserve(store, lease) {
+        Ok(reservation) => (
+            describe(accepted.conclude(ReplayVerdict::Fresh)),
+            Some(reservation),
+        ),
+        Err(outcome) => (describe(outcome), None),
+    }
+}
+
+#[test]
+fn every_reservation_case_in_the_memory_store() {
+    let cases = cases();
+    let list = cases["reservation_cases"]
+        .as_array()
+        .expect("reservation_cases");
+    let mut failures = Vec::new();
+    for case in list {
+        let (verifier, _) = settings(&case["config"], SecretRule::Required).expect("settings");
+        let mut store = store(case, &cases["defaults"]);
+        let lease = case["lease_seconds"].as_u64().expect("lease_seconds");
+        let mut held: Vec<Option<Reservation>> = Vec::new();
+        for (index, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
+            let delivery = &step["delivery"];
+            let (got, reservation) = match step["op"].as_str().expect("op") {
+                "reserve" => reserve_step(&verifier, &mut store, delivery, lease),
+                "verify" => {
+                    let outcome = verifier.verify(
+                        &from_fields(&delivery["headers"]),
+                        &body_bytes(&delivery["body"]),
+                        delivery["now"].as_u64().expect("now"),
+                        &mut store,
+                    );
+                    (describe(outcome), None)
+                }
+                op => {
+                    let of = step["of"].as_u64().expect("of") as usize;
+                    let now = step["now"].as_u64().expect("now");
+                    let reservation = held[of].expect("step `of` made a reservation");
+                    let done = if op == "commit" {
+                        store.commit(&reservation, now)
+                    } else {
+                        store.release(&reservation, now)
+                    };
+                    (Value::Bool(done), None)
+                }
+            };
+            held.push(reservation);
+            if got != step["expect"] {
+                failures.push(format!(
+                    "{:?} step {index}: got {got}, want {}",
+                    case["name"], step["expect"]
+                ));
+            }
+        }
+    }
+    report("reservation", failures, list.len());
 }

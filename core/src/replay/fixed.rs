@@ -5,8 +5,11 @@ use super::{
     ReplayVerdict, Reservation, delivery_digest,
 };
 
-/// One delivery: committed (`token` 0; the id kept until `delivery_expires_at`) or reserved
-/// (`token` set; the id held until its lease ends at `delivery_expires_at`).
+/// One delivery attempt. Its id part is committed (`token` 0; kept until
+/// `delivery_expires_at`), reserved (`token` set; held until its lease ends at
+/// `delivery_expires_at`) or let go (`id_held` false: released). Its pair is kept until
+/// `signature_expires_at` whatever became of the id: an uncommitted pair stays usable by the
+/// same delivery id only, so a copy under a swapped id is still refused.
 #[derive(Clone, Copy, Default)]
 struct Slot {
     delivery_digest: [u8; 32],
@@ -15,21 +18,29 @@ struct Slot {
     delivery_expires_at: u64,
     signature_expires_at: u64,
     token: u64,
+    id_held: bool,
     occupied: bool,
 }
 
 impl Slot {
     fn delivery_live(&self, now: u64) -> bool {
-        self.occupied && now <= self.delivery_expires_at
-    }
-
-    /// A reservation whose lease ran out frees its id and its pair.
-    fn lapsed(&self, now: u64) -> bool {
-        self.token != 0 && now > self.delivery_expires_at
+        self.occupied && self.id_held && now <= self.delivery_expires_at
     }
 
     fn signature_live(&self, now: u64) -> bool {
-        self.occupied && !self.lapsed(now) && now <= self.signature_expires_at
+        self.occupied && now <= self.signature_expires_at
+    }
+
+    fn same_pair(&self, entry: &ReplayEntry<'_>) -> bool {
+        self.timestamp == entry.timestamp && self.signature == entry.signature
+    }
+
+    /// The live pair of an attempt that never committed, under the same delivery id.
+    fn retried_pair(&self, entry: &ReplayEntry<'_>, digest: &[u8; 32], now: u64) -> bool {
+        self.signature_live(now)
+            && self.token != 0
+            && self.delivery_digest == *digest
+            && self.same_pair(entry)
     }
 
     fn is_free(&self, now: u64) -> bool {
@@ -38,10 +49,9 @@ impl Slot {
 
     /// This slot is the reservation, and its lease still runs at `now`.
     fn holds(&self, reservation: &Reservation, now: u64) -> bool {
-        self.occupied
+        self.delivery_live(now)
             && self.token == reservation.token
             && self.delivery_digest == reservation.delivery
-            && now <= self.delivery_expires_at
     }
 }
 
@@ -175,6 +185,7 @@ impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
         let now = entry.now;
         let digest = delivery_digest(entry.delivery_id);
         let mut replayed = false;
+        let mut retried = None;
         let mut free = None;
         for (index, slot) in self.slots.iter().enumerate() {
             if slot.delivery_live(now) && slot.delivery_digest == digest {
@@ -184,9 +195,11 @@ impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
                     ReplayVerdict::InProgress
                 });
             }
-            replayed |= slot.signature_live(now)
-                && slot.timestamp == entry.timestamp
-                && slot.signature == entry.signature;
+            if slot.retried_pair(entry, &digest, now) {
+                retried = Some(index);
+            } else {
+                replayed |= slot.signature_live(now) && slot.same_pair(entry);
+            }
             if free.is_none() && slot.is_free(now) {
                 free = Some(index);
             }
@@ -194,7 +207,8 @@ impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
         if replayed {
             return Err(ReplayVerdict::ReplayedSignature);
         }
-        let index = free.ok_or(ReplayVerdict::Full)?;
+        // The same attempt again (after a release or a lapsed lease) takes its own slot back.
+        let index = retried.or(free).ok_or(ReplayVerdict::Full)?;
         self.slots[index] = Slot {
             delivery_digest: digest,
             signature: entry.signature,
@@ -202,6 +216,7 @@ impl<const CAPACITY: usize> FixedReplayStore<CAPACITY> {
             delivery_expires_at: hold_until,
             signature_expires_at: entry.signature_expires_at,
             token,
+            id_held: true,
             occupied: true,
         };
         Ok(digest)
@@ -239,7 +254,11 @@ impl<const CAPACITY: usize> ReplayReservations for FixedReplayStore<CAPACITY> {
 
     fn commit(&mut self, reservation: &Reservation, now: u64) -> bool {
         let retention = self.delivery_retention_seconds;
-        match self.slots.iter_mut().find(|slot| slot.holds(reservation, now)) {
+        match self
+            .slots
+            .iter_mut()
+            .find(|slot| slot.holds(reservation, now))
+        {
             Some(slot) => {
                 slot.token = 0;
                 slot.delivery_expires_at = now.saturating_add(retention);
@@ -250,9 +269,14 @@ impl<const CAPACITY: usize> ReplayReservations for FixedReplayStore<CAPACITY> {
     }
 
     fn release(&mut self, reservation: &Reservation, now: u64) -> bool {
-        match self.slots.iter_mut().find(|slot| slot.holds(reservation, now)) {
+        match self
+            .slots
+            .iter_mut()
+            .find(|slot| slot.holds(reservation, now))
+        {
             Some(slot) => {
-                *slot = Slot::default();
+                // The id is free again; the pair stays, usable by this delivery id only.
+                slot.id_held = false;
                 true
             }
             None => false,
@@ -292,7 +316,7 @@ mod tests {
 
     #[test]
     fn reservations_hold_the_id_until_committed_released_or_lapsed() {
-        let mut store = FixedReplayStore::<2>::new();
+        let mut store = FixedReplayStore::<4>::new();
         let first = store.reserve(&entry(b"a", 100, 1, 100), 60).unwrap();
         let retry = entry(b"a", 110, 2, 110);
         assert_eq!(store.reserve(&retry, 60), Err(ReplayVerdict::InProgress));
@@ -303,6 +327,11 @@ mod tests {
             "a reserved pair is not free for another id"
         );
         assert!(store.release(&first, 105));
+        assert_eq!(
+            store.reserve(&entry(b"b", 100, 1, 106), 60),
+            Err(ReplayVerdict::ReplayedSignature),
+            "nor a released one"
+        );
         assert!(!store.release(&first, 105), "released once");
         let second = store.reserve(&retry, 60).unwrap();
         // The lease runs out (the process died): id and pair are free again.
@@ -320,14 +349,21 @@ mod tests {
     fn a_reservation_is_lost_once_its_lease_ran_out() {
         let mut store = FixedReplayStore::<1>::with_delivery_retention(1000);
         let held = store.reserve(&entry(b"a", 100, 1, 100), 10).unwrap();
-        assert!(store.commit(&held, 110), "the lease's last second still counts");
+        assert!(
+            store.commit(&held, 110),
+            "the lease's last second still counts"
+        );
         let late = store.reserve(&entry(b"b", 200, 2, 200), 10).err();
         assert_eq!(late, Some(ReplayVerdict::Full), "committed: kept");
         let mut store = FixedReplayStore::<1>::with_delivery_retention(1000);
         let held = store.reserve(&entry(b"a", 100, 1, 100), 10).unwrap();
         assert!(!store.commit(&held, 111));
         assert!(!store.release(&held, 111));
-        assert_eq!(store.live_entries(111), 0);
+        // The id is free; the pair is kept (until 400) for this delivery id only.
+        assert_eq!(store.live_entries(111), 1);
+        assert_eq!(store.live_entries(401), 0);
+        let same_attempt = store.reserve(&entry(b"a", 100, 1, 111), 10);
+        assert!(same_attempt.is_ok(), "the same attempt takes its slot back");
     }
 
     #[test]

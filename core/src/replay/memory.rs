@@ -9,28 +9,29 @@ use super::{
 
 type SignatureKey = (u64, [u8; 32]);
 
-/// One delivery, committed or reserved (then `delivery_expires_at` is the lease's end). A
-/// committed slot is free once its id and its pair have both expired; a reserved one once its
-/// lease ran out.
+/// One delivery attempt: its id part committed, reserved (then `delivery_expires_at` is the
+/// lease's end) or let go (`id_held` false: released); its pair kept until
+/// `signature_expires_at`, usable again by the same delivery id only while uncommitted.
 struct Slot {
     delivery: [u8; 32],
     signature: SignatureKey,
     delivery_expires_at: u64,
     signature_expires_at: u64,
     reserved: bool,
+    id_held: bool,
 }
 
 impl Slot {
     fn free_after(&self) -> u64 {
-        if self.reserved {
-            self.delivery_expires_at
-        } else {
+        if self.id_held {
             self.delivery_expires_at.max(self.signature_expires_at)
+        } else {
+            self.signature_expires_at
         }
     }
 
-    fn signature_live(&self, now: u64) -> bool {
-        now <= self.signature_expires_at && now <= self.free_after()
+    fn delivery_live(&self, now: u64) -> bool {
+        self.id_held && now <= self.delivery_expires_at
     }
 }
 
@@ -197,20 +198,28 @@ impl MemoryReplayStore {
         let now = entry.now;
         let delivery = delivery_digest(entry.delivery_id);
         let signature = (entry.timestamp, entry.signature);
-        if let Some(slot) = self.slot(self.by_delivery.get(&delivery)) {
-            if now <= slot.delivery_expires_at {
-                return Err(if slot.reserved {
-                    ReplayVerdict::InProgress
-                } else {
-                    ReplayVerdict::DuplicateDelivery
-                });
-            }
-        }
-        if self
-            .slot(self.by_signature.get(&signature))
-            .is_some_and(|slot| slot.signature_live(now))
+        if let Some(slot) = self
+            .slot(self.by_delivery.get(&delivery))
+            .filter(|slot| slot.delivery_live(now))
         {
-            return Err(ReplayVerdict::ReplayedSignature);
+            return Err(if slot.reserved {
+                ReplayVerdict::InProgress
+            } else {
+                ReplayVerdict::DuplicateDelivery
+            });
+        }
+        let live_pair = self
+            .by_signature
+            .get(&signature)
+            .and_then(|&key| Some((key, self.slots.get(&key)?)))
+            .filter(|(_, slot)| now <= slot.signature_expires_at);
+        if let Some((key, slot)) = live_pair {
+            if !slot.reserved || slot.delivery != delivery {
+                return Err(ReplayVerdict::ReplayedSignature);
+            }
+            // The same attempt again (after a release or a lapsed lease): it takes its own
+            // place back.
+            self.remove(key);
         }
         if self.slots.len() >= self.capacity {
             self.free_expired(now);
@@ -226,6 +235,7 @@ impl MemoryReplayStore {
             delivery_expires_at: hold_until,
             signature_expires_at: entry.signature_expires_at,
             reserved,
+            id_held: true,
         };
         self.expiries.insert((slot.free_after(), key));
         self.by_delivery.insert(delivery, key);
@@ -237,7 +247,7 @@ impl MemoryReplayStore {
     /// The key of the slot that is `reservation`, while its lease runs at `now`.
     fn held(&self, reservation: &Reservation, now: u64) -> Option<u64> {
         let slot = self.slots.get(&reservation.token)?;
-        (slot.reserved && slot.delivery == reservation.delivery && now <= slot.delivery_expires_at)
+        (slot.reserved && slot.delivery == reservation.delivery && slot.delivery_live(now))
             .then_some(reservation.token)
     }
 
@@ -317,7 +327,15 @@ impl ReplayReservations for MemoryReplayStore {
         let Some(key) = self.held(reservation, now) else {
             return false;
         };
-        self.remove(key);
+        // The id is free again; the pair stays, usable by this delivery id only.
+        if let Some(slot) = self.slots.get_mut(&key) {
+            self.expiries.remove(&(slot.free_after(), key));
+            slot.id_held = false;
+            self.expiries.insert((slot.free_after(), key));
+        }
+        if self.by_delivery.get(&reservation.delivery) == Some(&key) {
+            self.by_delivery.remove(&reservation.delivery);
+        }
         true
     }
 }
