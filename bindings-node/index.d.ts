@@ -21,6 +21,20 @@ export declare class Checked {
   get timestamp(): number | null
   /** The `EVAL` arguments of the Redis replay script (`redisScript()`) for this delivery. */
   redisEval(prefix: string, deliveryRetentionSeconds: unknown): RedisEval
+  /**
+   * The `EVAL` arguments that reserve this delivery in Redis for `leaseSeconds` (two-phase
+   * replay), under a fresh token this object keeps for the commit or release.
+   */
+  redisReserve(prefix: string, leaseSeconds: unknown): RedisEval
+  /** The `EVAL` arguments that commit this delivery's Redis reservation at `now`. */
+  redisCommit(prefix: string, deliveryRetentionSeconds: number, now?: number | Date): RedisEval
+  /** The `EVAL` arguments that release this delivery's Redis reservation. */
+  redisRelease(prefix: string): RedisEval
+  /**
+   * Whether the Redis script's reply to a commit or a release took effect (false: the
+   * reservation was lost, its lease had run out).
+   */
+  redisSettled(reply: number): boolean
   /** The result for the Redis script's reply. */
   concludeRedis(reply: number): VerificationResult
   /**
@@ -28,6 +42,32 @@ export declare class Checked {
    * `"duplicate_delivery"`, `"replayed_signature"` or `"consumer_overloaded"`).
    */
   conclude(code: string): VerificationResult
+}
+
+/**
+ * A verified delivery reserved in the verifier's replay store (from `Verifier.reserve`).
+ *
+ * `result` is the verification's result: when it is not ok, nothing is held. When it is ok,
+ * `commit()` once the application handled the delivery (answered 2xx or 4xx), `release()`
+ * when it failed (threw or answered 5xx) so that the sender's retry is processed again.
+ */
+export declare class Reservation {
+  /** The verification's result (ok when the delivery is reserved, or passed without a store). */
+  get result(): VerificationResult
+  /** True when the delivery verified and is held for the application. */
+  get ok(): boolean
+  /** The delivery id, when the delivery verified. */
+  get deliveryId(): string | null
+  /**
+   * The application handled the delivery: every later attempt is a duplicate (409). False
+   * when nothing was held or the reservation was lost (its lease had run out).
+   */
+  commit(now?: number | Date): boolean
+  /**
+   * The application failed: the id is free again, so the sender's retry is processed.
+   * False when nothing was held or the reservation was lost.
+   */
+  release(now?: number | Date): boolean
 }
 
 /**
@@ -60,6 +100,18 @@ export declare class Verifier {
    * with its answer.
    */
   check(headers: HeaderInput, rawBody: Buffer | Uint8Array | string, now?: number | Date): Checked
+  /**
+   * Two-phase replay: verifies the delivery and, when it passed, reserves it in the
+   * in-memory replay store for `reservationLeaseSeconds`. The returned `Reservation` holds
+   * the result; `commit()` it once the application handled the delivery (a 2xx or 4xx
+   * answer), `release()` it when the handler failed (it threw or answered 5xx), so the
+   * sender's retry is processed again. A reservation neither committed nor released
+   * expires with its lease. A concurrent attempt of a reserved delivery answers 429
+   * `delivery_in_progress`.
+   */
+  reserve(headers: HeaderInput, rawBody: RawBody, now?: number | Date): Reservation
+  /** The configured reservation lease in seconds. */
+  get reservationLeaseSeconds(): number
   /** The configured freshness window in seconds. */
   get toleranceSeconds(): number
   /** The configured body limit in bytes. */

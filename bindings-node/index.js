@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Checked = nativeBinding.Checked
+module.exports.Reservation = nativeBinding.Reservation
 module.exports.Verifier = nativeBinding.Verifier
 module.exports.buildWebhookSigningPayload = nativeBinding.buildWebhookSigningPayload
 module.exports.checkDeliveryRetention = nativeBinding.checkDeliveryRetention

@@ -1,7 +1,7 @@
 'use strict'
 // Express (and plain node:http) middleware that reads the raw body itself.
 const native = require('../index.js')
-const { verifierFor, verifyWith, parsePayload } = require('./verifier-for.js')
+const { verifierFor, reserveWith, settleOnce, parsePayload } = require('./verifier-for.js')
 
 function consumedError() {
   const error = new Error(
@@ -66,6 +66,12 @@ function answer(res, result, truncated) {
  * Failures are answered with the outcome's status and `{ error: code, message }`; a verified
  * delivery is handed on as `req.fluxora = { id, event, payload, rawBody, usedPreviousSecret }`
  * (and `req.body = payload`).
+ *
+ * Nothing is lost when the handler fails: the delivery is reserved (not yet recorded) while
+ * the handler runs. An answer under 500 commits it (every later attempt is a 409 duplicate);
+ * a thrown error, a 5xx answer or a connection closed before the answer releases it, so the
+ * sender's retry runs the handler again. A concurrent attempt meanwhile gets 429
+ * `delivery_in_progress`.
  */
 function expressWebhook(options) {
   const verifier = verifierFor(options)
@@ -75,8 +81,11 @@ function expressWebhook(options) {
       .then(async (rawBody) => {
         req._body = true
         req.rawBody = rawBody
-        const result = await verifyWith(options, req.headers, rawBody, now ? now() : undefined)
-        if (!result.ok) return answer(res, result, rawBody.truncated)
+        const reservation = await reserveWith(options, req.headers, rawBody, now ? now() : undefined)
+        if (!reservation.ok) return answer(res, reservation.result, rawBody.truncated)
+        const settle = settleOnce(reservation, (error) => process.emitWarning(error))
+        res.on('finish', () => settle(res.statusCode < 500))
+        res.on('close', () => settle(res.writableFinished && res.statusCode < 500))
         const payload = parsePayload(rawBody)
         const found = native.readHeaders(req.headers)
         req.fluxora = {
@@ -84,7 +93,7 @@ function expressWebhook(options) {
           event: found.event,
           payload,
           rawBody,
-          usedPreviousSecret: result.usedPreviousSecret === true,
+          usedPreviousSecret: reservation.result.usedPreviousSecret === true,
         }
         req.body = payload
         next()

@@ -3,7 +3,7 @@
 // must be JavaScript. Codes, statuses and messages all come from the native core.
 const native = require('../index.js')
 const { expressWebhook, captureRawBody } = require('./express.js')
-const { verifyRequest } = require('./fetch.js')
+const { verifyRequest, fetchWebhook } = require('./fetch.js')
 const { RedisReplayStore } = require('./redis.js')
 
 const OUTCOMES = Object.freeze(native.outcomeCodes().map((info) => Object.freeze(info)))
@@ -39,5 +39,7 @@ module.exports = {
   expressWebhook,
   captureRawBody,
   verifyRequest,
+  fetchWebhook,
+  Reservation: native.Reservation,
   RedisReplayStore,
 }

@@ -21,6 +21,8 @@ export const {
   expressWebhook,
   captureRawBody,
   verifyRequest,
+  fetchWebhook,
+  Reservation,
   RedisReplayStore,
 } = cjs
 export default cjs

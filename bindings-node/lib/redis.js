@@ -39,12 +39,41 @@ class RedisReplayStore {
     return checked.concludeRedis(Number(await this.evaluate(keys, args)))
   }
 
+  /**
+   * Two-phase replay: verifies a delivery and, when it passed, reserves it in Redis for the
+   * verifier's `reservationLeaseSeconds`. Resolves to `{ ok, result, deliveryId, commit(now?),
+   * release() }`: commit once the application handled the delivery, release when it failed
+   * (so the sender's retry is processed again). Both resolve to false when the reservation
+   * was lost (its lease ran out, or it was already settled).
+   */
+  async reserve(verifier, headers, rawBody, now) {
+    const checked = verifier.check(headers, rawBody, now)
+    if (checked.result) return unheld(checked.result)
+    const reserve = checked.redisReserve(this.prefix, verifier.reservationLeaseSeconds)
+    const result = checked.concludeRedis(Number(await this.evaluate(reserve.keys, reserve.args)))
+    if (!result.ok) return unheld(result)
+    const settle = async (call) => checked.redisSettled(Number(await this.evaluate(call.keys, call.args)))
+    return {
+      ok: true,
+      result,
+      deliveryId: checked.deliveryId,
+      commit: (at) => settle(checked.redisCommit(this.prefix, this.deliveryRetentionSeconds, at)),
+      release: () => settle(checked.redisRelease(this.prefix)),
+    }
+  }
+
   /** Verifies a delivery given as fields (`{ deliveryId, timestamp, signature, rawBody, now }`). */
   verify(verifier, delivery) {
     const { deliveryId: id, timestamp: ts, signature: sig } = native.headerNames()
     const headers = [[id, delivery.deliveryId], [ts, delivery.timestamp], [sig, delivery.signature]]
     return this.verifyHeaders(verifier, headers, delivery.rawBody, delivery.now)
   }
+}
+
+/** A reservation that holds nothing: the delivery failed verification or the store's check. */
+function unheld(result) {
+  const settled = async () => false
+  return { ok: false, result, deliveryId: undefined, commit: settled, release: settled }
 }
 
 module.exports = { RedisReplayStore }

@@ -30,6 +30,41 @@ function verifyWith(options, headers, rawBody, now) {
   return verifier.verifyHeaders(headers, rawBody, now)
 }
 
+/**
+ * Two-phase replay: verifies and reserves, through an asynchronous replay store when one is
+ * configured. Resolves to `{ ok, result, deliveryId, commit(), release() }`.
+ */
+async function reserveWith(options, headers, rawBody, now) {
+  const verifier = verifierFor(options)
+  const store = options && !(options instanceof native.Verifier) ? options.replayStore : undefined
+  if (store) return store.reserve(verifier, headers, rawBody, now)
+  const reservation = verifier.reserve(headers, rawBody, now)
+  return {
+    ok: reservation.ok,
+    result: reservation.result,
+    deliveryId: reservation.deliveryId ?? undefined,
+    commit: async (at) => reservation.commit(at),
+    release: async (at) => reservation.release(at),
+  }
+}
+
+/**
+ * Settles a reservation once, by the application's answer: a status under 500 means the
+ * delivery was handled (commit: later attempts are duplicates), 500 and above or a failure
+ * means it was not (release: the sender's retry is processed again).
+ */
+function settleOnce(reservation, report) {
+  let settled = false
+  return (handled) => {
+    if (settled) return Promise.resolve(undefined)
+    settled = true
+    const settling = handled ? reservation.commit() : reservation.release()
+    // A store that cannot settle leaves the reservation to expire with its lease: the
+    // sender's retry is then processed again, so nothing is lost.
+    return Promise.resolve(settling).catch(report)
+  }
+}
+
 function parsePayload(rawBody) {
   if (rawBody.length === 0) return undefined
   try {
@@ -39,4 +74,4 @@ function parsePayload(rawBody) {
   }
 }
 
-module.exports = { verifierFor, verifyWith, parsePayload }
+module.exports = { verifierFor, verifyWith, reserveWith, settleOnce, parsePayload }

@@ -11,6 +11,7 @@ mod convert;
 mod decimal;
 mod dropin;
 mod errors;
+mod reservation;
 mod results;
 mod signing;
 mod verifier;
@@ -23,6 +24,7 @@ use napi_derive::napi;
 
 pub use decimal::{DecimalOptions, format_from_stroops, parse_to_stroops, validate_decimal_string};
 pub use dropin::{VerifyWebhookSignatureInput, verify_webhook_signature};
+pub use reservation::Reservation;
 pub use signing::{
     SignOptions, build_webhook_signing_payload, compute_webhook_signature, sign_delivery,
 };

@@ -1,6 +1,5 @@
 //! The reusable `Verifier` and `Checked`, the replay step handed to an asynchronous store.
 
-use fluxora_webhooks_facade::core::MemoryReplayStore;
 use fluxora_webhooks_facade::{
     Accepted, Field, JsError, OwnedSettings, ReplaySettings, SecretRule, Spelling,
     Verifier as FacadeVerifier, redis, verdict_from_code,
@@ -13,6 +12,7 @@ use crate::convert::{
     body, field_headers, now_seconds, owned, property, request_headers, settings_error,
 };
 use crate::errors::{bad_argument, throw};
+use crate::reservation::{Reservation, SharedStore};
 use crate::results::{ResultCache, result_object};
 
 /// Options of the in-memory replay store.
@@ -72,7 +72,8 @@ fn replay_settings(env: &Env, value: Option<Unknown<'_>>) -> Result<ReplaySettin
 #[napi(custom_finalize)]
 pub struct Verifier {
     inner: FacadeVerifier,
-    store: Option<MemoryReplayStore>,
+    store: Option<SharedStore>,
+    lease_seconds: u64,
     cache: Option<ResultCache>,
 }
 
@@ -109,10 +110,16 @@ impl Verifier {
             .validate(SecretRule::Required)
             .map(FacadeVerifier::new)
             .map_err(|error| settings_error(env, error))?;
-        let store = replay_settings(env, property(&options, "replay")?)?.store();
+        let store = replay_settings(env, property(&options, "replay")?)?
+            .store()
+            .map(SharedStore::new);
+        let lease = owned(property(&options, "reservationLeaseSeconds")?)?;
+        let lease_seconds = fluxora_webhooks_facade::reservation_lease_seconds(lease.loose())
+            .map_err(|error| settings_error(env, error))?;
         Ok(Self {
             inner,
             store,
+            lease_seconds,
             cache: Some(ResultCache::new()),
         })
     }
@@ -137,8 +144,10 @@ impl Verifier {
     ) -> Result<Object<'env>> {
         let raw_body = body(env, raw_body)?;
         let now = now_seconds(env, now)?;
-        let outcome = match &mut self.store {
-            Some(store) => self.inner.verify(headers, raw_body.bytes(), now, store),
+        let outcome = match &self.store {
+            Some(store) => self
+                .inner
+                .verify(headers, raw_body.bytes(), now, &mut *store.lock()),
             None => self.inner.verify(
                 headers,
                 raw_body.bytes(),
@@ -206,12 +215,51 @@ impl Verifier {
             Ok(accepted) => Checked {
                 accepted: Some(accepted),
                 failure: None,
+                token: None,
             },
             Err(outcome) => Checked {
                 accepted: None,
                 failure: Some(outcome),
+                token: None,
             },
         })
+    }
+
+    /// Two-phase replay: verifies the delivery and, when it passed, reserves it in the
+    /// in-memory replay store for `reservationLeaseSeconds`. The returned `Reservation` holds
+    /// the result; `commit()` it once the application handled the delivery (a 2xx or 4xx
+    /// answer), `release()` it when the handler failed (it threw or answered 5xx), so the
+    /// sender's retry is processed again. A reservation neither committed nor released
+    /// expires with its lease. A concurrent attempt of a reserved delivery answers 429
+    /// `delivery_in_progress`.
+    #[napi(
+        ts_args_type = "headers: HeaderInput, rawBody: RawBody, now?: number | Date",
+        ts_return_type = "Reservation"
+    )]
+    pub fn reserve(
+        &mut self,
+        env: &Env,
+        headers: Unknown<'_>,
+        raw_body: Unknown<'_>,
+        now: Option<Unknown<'_>>,
+    ) -> Result<Reservation> {
+        let headers = request_headers(env, headers)?;
+        let raw_body = body(env, raw_body)?;
+        let now = now_seconds(env, now)?;
+        let accepted = match self.inner.check(&headers, raw_body.bytes(), now) {
+            Ok(accepted) => accepted,
+            Err(outcome) => return Ok(Reservation::failed(outcome)),
+        };
+        Ok(match &self.store {
+            None => Reservation::unheld(&accepted),
+            Some(store) => Reservation::reserve(&accepted, store, self.lease_seconds),
+        })
+    }
+
+    /// The configured reservation lease in seconds.
+    #[napi(getter)]
+    pub fn reservation_lease_seconds(&self) -> f64 {
+        self.lease_seconds as f64
     }
 
     /// The configured freshness window in seconds.
@@ -237,16 +285,19 @@ impl Verifier {
     pub fn replay_entries(&mut self, env: &Env, now: Option<Unknown<'_>>) -> Result<u32> {
         let now = now_seconds(env, now)?;
         Ok(self.store.as_ref().map_or(0, |store| {
-            u32::try_from(store.live_entries(now)).unwrap_or(u32::MAX)
+            u32::try_from(store.lock().live_entries(now)).unwrap_or(u32::MAX)
         }))
     }
 
     /// The in-memory replay store's configuration, or `null` without one.
     #[napi(getter)]
     pub fn replay(&self) -> Option<MemoryReplayOptions> {
-        self.store.as_ref().map(|store| MemoryReplayOptions {
-            capacity: Some(store.capacity() as f64),
-            delivery_retention_seconds: Some(store.delivery_retention_seconds() as f64),
+        self.store.as_ref().map(|store| {
+            let store = store.lock();
+            MemoryReplayOptions {
+                capacity: Some(store.capacity() as f64),
+                delivery_retention_seconds: Some(store.delivery_retention_seconds() as f64),
+            }
         })
     }
 
@@ -271,6 +322,8 @@ pub struct RedisEval {
 pub struct Checked {
     accepted: Option<Accepted>,
     failure: Option<fluxora_webhooks_facade::core::Outcome>,
+    /// The token of this delivery's Redis reservation, once `redisReserve` made one.
+    token: Option<String>,
 }
 
 #[napi]
@@ -320,6 +373,70 @@ impl Checked {
         })
     }
 
+    /// The `EVAL` arguments that reserve this delivery in Redis for `leaseSeconds` (two-phase
+    /// replay), under a fresh token this object keeps for the commit or release.
+    #[napi]
+    pub fn redis_reserve(
+        &mut self,
+        env: &Env,
+        prefix: String,
+        lease_seconds: Unknown<'_>,
+    ) -> Result<RedisEval> {
+        let lease = owned(Some(lease_seconds))?;
+        let lease = fluxora_webhooks_facade::reservation_lease_seconds(lease.loose())
+            .map_err(|error| settings_error(env, error))?;
+        let token = redis::new_token();
+        let call = redis::reserve_call(&prefix, &self.accepted(env)?.entry(), &token, lease);
+        self.token = Some(token);
+        Ok(RedisEval {
+            keys: call.keys.to_vec(),
+            args: call.args.to_vec(),
+        })
+    }
+
+    /// The `EVAL` arguments that commit this delivery's Redis reservation at `now`.
+    #[napi(ts_args_type = "prefix: string, deliveryRetentionSeconds: number, now?: number | Date")]
+    pub fn redis_commit(
+        &self,
+        env: &Env,
+        prefix: String,
+        delivery_retention_seconds: Unknown<'_>,
+        now: Option<Unknown<'_>>,
+    ) -> Result<RedisEval> {
+        let retention = owned(Some(delivery_retention_seconds))?;
+        let retention = fluxora_webhooks_facade::delivery_retention_seconds(retention.loose())
+            .map_err(|error| settings_error(env, error))?;
+        let now = now_seconds(env, now)?;
+        let call = redis::commit_call(
+            &prefix,
+            &self.accepted(env)?.entry(),
+            self.token(env)?,
+            retention,
+            now,
+        );
+        Ok(RedisEval {
+            keys: call.keys.to_vec(),
+            args: call.args.to_vec(),
+        })
+    }
+
+    /// The `EVAL` arguments that release this delivery's Redis reservation.
+    #[napi]
+    pub fn redis_release(&self, env: &Env, prefix: String) -> Result<RedisEval> {
+        let call = redis::release_call(&prefix, &self.accepted(env)?.entry(), self.token(env)?);
+        Ok(RedisEval {
+            keys: call.keys.to_vec(),
+            args: call.args.to_vec(),
+        })
+    }
+
+    /// Whether the Redis script's reply to a commit or a release took effect (false: the
+    /// reservation was lost, its lease had run out).
+    #[napi]
+    pub fn redis_settled(&self, env: &Env, reply: i64) -> Result<bool> {
+        redis::settled(reply).map_err(|error| throw(env, JsError::redis_reply(error)))
+    }
+
     /// The result for the Redis script's reply.
     #[napi(ts_return_type = "VerificationResult")]
     pub fn conclude_redis<'env>(&self, env: &'env Env, reply: i64) -> Result<Object<'env>> {
@@ -341,6 +458,15 @@ impl Checked {
 }
 
 impl Checked {
+    fn token(&self, env: &Env) -> Result<&str> {
+        self.token.as_deref().ok_or_else(|| {
+            bad_argument(
+                env,
+                "this delivery has no Redis reservation: call redisReserve first",
+            )
+        })
+    }
+
     fn accepted(&self, env: &Env) -> Result<&Accepted> {
         self.accepted
             .as_ref()
