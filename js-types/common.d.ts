@@ -124,6 +124,8 @@ export interface VerifierOptions {
   maxBodyBytes?: number
   /** The replay store: in-memory by default; `false` for none. */
   replay?: boolean | null | MemoryReplayOptions
+  /** How long `reserve` holds a delivery before it expires unsettled (default 60 s). */
+  reservationLeaseSeconds?: number | null
 }
 
 /** One delivery as fields, for `Verifier.verify`. */
@@ -173,6 +175,13 @@ export declare class Verifier {
   verifyHeaders(headers: HeaderInput, rawBody: RawBody, now?: number | Date): VerificationResult
   /** Verifies one delivery given as fields. */
   verify(delivery: DeliveryInput): VerificationResult
+  /**
+   * Two-phase replay: verifies and, when it passed, reserves the delivery. Commit the
+   * reservation once handled (2xx or 4xx), release it when the handler failed (threw or 5xx).
+   */
+  reserve(headers: HeaderInput, rawBody: RawBody, now?: number | Date): Reservation
+  /** The configured reservation lease in seconds. */
+  readonly reservationLeaseSeconds: number
   readonly toleranceSeconds: number
   readonly maxBodyBytes: number
   readonly graceWindowSeconds: number
@@ -182,6 +191,19 @@ export declare class Verifier {
   readonly replay: { capacity: number; deliveryRetentionSeconds: number } | null
   /** A description without secrets. */
   toString(): string
+}
+
+/** A verified delivery held in the replay store until committed or released (`Verifier.reserve`). */
+export declare class Reservation {
+  private constructor()
+  /** The verification's result; when not ok, nothing is held. */
+  readonly result: VerificationResult
+  readonly ok: boolean
+  readonly deliveryId: string | undefined
+  /** Handled: every later attempt is a 409 duplicate. False when nothing was held or the lease had run out. */
+  commit(now?: number | Date): boolean
+  /** Failed: the sender's retry is processed again. False when nothing was held or the lease had run out. */
+  release(now?: number | Date): boolean
 }
 
 /** Computes the `x-fluxora-signature` value: lowercase hex HMAC-SHA256(secret, `timestamp.rawBody`). */

@@ -83,7 +83,7 @@ function expressWebhook(options) {
         req.rawBody = rawBody
         const reservation = await reserveWith(options, req.headers, rawBody, now ? now() : undefined)
         if (!reservation.ok) return answer(res, reservation.result, rawBody.truncated)
-        const settle = settleOnce(reservation, (error) => process.emitWarning(error))
+        const settle = settleOnce(reservation, (error) => process.emitWarning(error), options)
         res.on('finish', () => settle(res.statusCode < 500))
         res.on('close', () => settle(res.writableFinished && res.statusCode < 500))
         const payload = parsePayload(rawBody)

@@ -86,7 +86,7 @@ function fetchWebhook(options, handler) {
     const now = options && typeof options.now === 'function' ? options.now() : undefined
     const reservation = await reserveWith(options, request.headers, rawBody, now)
     if (!reservation.ok) return failureResponse(reservation.result)
-    const settle = settleOnce(reservation, (error) => process.emitWarning(error))
+    const settle = settleOnce(reservation, (error) => process.emitWarning(error), options)
     const delivery = { ...deliveryOf(request.headers, rawBody), usedPreviousSecret: reservation.result.usedPreviousSecret === true }
     let response
     try {

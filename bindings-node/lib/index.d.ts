@@ -40,8 +40,18 @@ export declare class Checked {
 /** The Redis replay script shared with the Python package. */
 export declare function redisScript(): string
 
+/** What `RedisReplayStore.reserve` resolves to: `Reservation`'s shape, settled asynchronously. */
+export interface AsyncReservation {
+  readonly ok: boolean
+  readonly result: VerificationResult
+  readonly deliveryId: string | undefined
+  commit(now?: number | Date): Promise<boolean>
+  release(): Promise<boolean>
+}
+
 /** A replay store that checks and records asynchronously (e.g. `RedisReplayStore`). */
 export interface AsyncReplayStore {
+  reserve(verifier: Verifier, headers: HeaderInput, rawBody: RawBody, now?: number | Date): Promise<AsyncReservation>
   verifyHeaders(
     verifier: Verifier,
     headers: HeaderInput,
@@ -96,6 +106,16 @@ export type RequestVerification = VerificationResult &
     | { ok: false; response: Response; delivery?: undefined }
   )
 
+/**
+ * A Fetch-API handler (Next.js route handlers, Hono, Bun, Deno) that verifies the delivery,
+ * runs `handler` and answers its `Response`; the delivery is committed when the response is
+ * under 500, released when the handler threw or answered 5xx (so the sender's retry runs it again).
+ */
+export declare function fetchWebhook(
+  options: WebhookOptions,
+  handler: (delivery: VerifiedDelivery, request: Request) => Response | Promise<Response>,
+): (request: Request) => Promise<Response>
+
 /** Verifies a Fetch-API `Request` (Next.js route handlers, Hono, Bun, Deno). */
 export declare function verifyRequest(request: Request, options: WebhookOptions): Promise<RequestVerification>
 
@@ -109,6 +129,8 @@ export declare class RedisReplayStore implements AsyncReplayStore {
   constructor(client: RedisClientLike, options?: { prefix?: string; deliveryRetentionSeconds?: number })
   readonly prefix: string
   readonly deliveryRetentionSeconds: number
+  /** Two-phase replay in Redis: verifies, then reserves for the verifier's `reservationLeaseSeconds`. */
+  reserve(verifier: Verifier, headers: HeaderInput, rawBody: RawBody, now?: number | Date): Promise<AsyncReservation>
   verifyHeaders(
     verifier: Verifier,
     headers: HeaderInput,

@@ -53,12 +53,14 @@ async function reserveWith(options, headers, rawBody, now) {
  * delivery was handled (commit: later attempts are duplicates), 500 and above or a failure
  * means it was not (release: the sender's retry is processed again).
  */
-function settleOnce(reservation, report) {
+function settleOnce(reservation, report, options) {
   let settled = false
+  // Settled on the same clock that reserved it.
+  const now = options && typeof options.now === 'function' ? options.now : () => undefined
   return (handled) => {
     if (settled) return Promise.resolve(undefined)
     settled = true
-    const settling = handled ? reservation.commit() : reservation.release()
+    const settling = handled ? reservation.commit(now()) : reservation.release(now())
     // A store that cannot settle leaves the reservation to expire with its lease: the
     // sender's retry is then processed again, so nothing is lost.
     return Promise.resolve(settling).catch(report)

@@ -109,7 +109,7 @@ export class Verifier extends wasm.Verifier {
     return this.toString()
   }
 }
-for (const name of ['verifyHeaders', 'verify', 'replayEntries']) {
+for (const name of ['verifyHeaders', 'verify', 'reserve', 'replayEntries']) {
   const method = wasm.Verifier.prototype[name]
   Object.defineProperty(Verifier.prototype, name, {
     value: function guarded(...args) {
@@ -153,14 +153,7 @@ function parsePayload(rawBody) {
   }
 }
 
-/**
- * Verifies a Fetch-API `Request`: reads `request.arrayBuffer()` once, then verifies. Resolves
- * to the result plus, when ok, `delivery: { id, event, payload, rawBody }`, and when not,
- * `response`: a ready JSON `Response` with the outcome's status and `{ error: code, message }`.
- */
-export async function verifyRequest(request, options) {
-  checkReady()
-  const verifier = verifierFor(options)
+function checkRequest(request) {
   if (!request || typeof request.arrayBuffer !== 'function' || !request.headers) {
     throw coded(new TypeError('request must be a Fetch API Request'), 'ERR_FLUXORA_INVALID_ARGUMENT')
   }
@@ -170,17 +163,69 @@ export async function verifyRequest(request, options) {
       'ERR_FLUXORA_BODY_CONSUMED',
     )
   }
+}
+
+function failureResponse(result) {
+  return new Response(JSON.stringify({ error: result.code, message: result.message }), {
+    status: result.status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  })
+}
+
+function deliveryOf(headers, rawBody) {
+  const found = wasm.readHeaders(headers)
+  return { id: found.deliveryId, event: found.event, payload: parsePayload(rawBody), rawBody }
+}
+
+/**
+ * Verifies a Fetch-API `Request` in one step (the delivery is recorded at once): reads
+ * `request.arrayBuffer()` once, then verifies. Resolves to the result plus, when ok,
+ * `delivery: { id, event, payload, rawBody }`, and when not, `response`: a ready JSON
+ * `Response` with the outcome's status and `{ error: code, message }`. Prefer `fetchWebhook`
+ * when the handling can fail: it records the delivery only once handled.
+ */
+export async function verifyRequest(request, options) {
+  checkReady()
+  const verifier = verifierFor(options)
+  checkRequest(request)
   const rawBody = new Uint8Array(await request.arrayBuffer())
   const now = options && typeof options.now === 'function' ? options.now() : undefined
   const result = verifier.verifyHeaders(request.headers, rawBody, now)
-  if (!result.ok) {
-    const response = new Response(JSON.stringify({ error: result.code, message: result.message }), {
-      status: result.status,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-    })
-    return { ...result, response }
+  if (!result.ok) return { ...result, response: failureResponse(result) }
+  return { ...result, delivery: deliveryOf(request.headers, rawBody) }
+}
+
+/**
+ * A Fetch-API handler (Workers, Deno, Bun, Vercel Edge, Next.js route handlers) that verifies
+ * the delivery, then runs `handler(delivery, request)` and answers its `Response`. The
+ * delivery is reserved while the handler runs: a response under 500 commits it (later
+ * attempts answer 409 `duplicate_delivery`); a 5xx response or a thrown error releases it, so
+ * the sender's retry runs the handler again.
+ */
+export function fetchWebhook(options, handler) {
+  checkReady()
+  if (typeof handler !== 'function') {
+    throw coded(new TypeError('fetchWebhook(options, handler): handler must be a function'), 'ERR_FLUXORA_INVALID_ARGUMENT')
   }
-  const found = wasm.readHeaders(request.headers)
-  const delivery = { id: found.deliveryId, event: found.event, payload: parsePayload(rawBody), rawBody }
-  return { ...result, delivery }
+  const verifier = verifierFor(options)
+  return async function fluxoraWebhook(request, ...rest) {
+    checkRequest(request)
+    const rawBody = new Uint8Array(await request.arrayBuffer())
+    const now = options && typeof options.now === 'function' ? options.now() : undefined
+    const reservation = verifier.reserve(request.headers, rawBody, now)
+    if (!reservation.ok) return failureResponse(reservation.result)
+    const delivery = { ...deliveryOf(request.headers, rawBody), usedPreviousSecret: reservation.result.usedPreviousSecret === true }
+    // Settled on the same clock that reserved it.
+    const at = () => (options && typeof options.now === 'function' ? options.now() : undefined)
+    let response
+    try {
+      response = await handler(delivery, request, ...rest)
+    } catch (error) {
+      reservation.release(at())
+      throw error
+    }
+    if (response instanceof Response && response.status < 500) reservation.commit(at())
+    else reservation.release(at())
+    return response
+  }
 }

@@ -40,6 +40,16 @@ export type RequestVerification = VerificationResult &
     | { ok: false; response: Response; delivery?: undefined }
   )
 
+/**
+ * A Fetch-API handler that verifies the delivery, runs `handler` and answers its `Response`;
+ * the delivery is committed when the response is under 500, released when the handler threw
+ * or answered 5xx (so the sender's retry runs it again).
+ */
+export declare function fetchWebhook(
+  options: WebhookOptions,
+  handler: (delivery: VerifiedDelivery & { usedPreviousSecret: boolean }, request: Request) => Response | Promise<Response>,
+): (request: Request) => Promise<Response>
+
 /** Verifies a Fetch-API `Request`, reading `request.arrayBuffer()` once. */
 export declare function verifyRequest(request: Request, options: WebhookOptions): Promise<RequestVerification>
 

@@ -15,6 +15,7 @@ mod convert;
 mod decimal;
 mod dropin;
 mod errors;
+mod reservation;
 mod results;
 mod signing;
 mod verifier;
@@ -26,6 +27,7 @@ use wasm_bindgen::prelude::*;
 
 pub use decimal::{format_from_stroops, parse_to_stroops, validate_decimal_string};
 pub use dropin::verify_webhook_signature;
+pub use reservation::Reservation;
 pub use signing::{build_webhook_signing_payload, compute_webhook_signature, sign_delivery};
 pub use verifier::Verifier;
 

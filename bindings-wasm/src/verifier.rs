@@ -1,6 +1,6 @@
 //! The reusable `Verifier`.
 
-use fluxora_webhooks_facade::core::{MemoryReplayStore, NoReplayGuard, ReplayGuard};
+use fluxora_webhooks_facade::core::{NoReplayGuard, ReplayGuard};
 use fluxora_webhooks_facade::{
     Field, OwnedSettings, ReceivedHeaders, ReplaySettings, SecretRule, Spelling,
     Verifier as FacadeVerifier,
@@ -12,6 +12,7 @@ use crate::convert::{
     Body, body, check, field_headers, now_seconds, owned, property, request_headers,
 };
 use crate::errors::{bad_argument, settings_error};
+use crate::reservation::{Reservation, SharedStore};
 use crate::results::ResultCache;
 
 /// The replay options: absent, a switch, or `{ capacity, deliveryRetentionSeconds }`.
@@ -36,7 +37,8 @@ fn replay_settings(value: &JsValue) -> Result<ReplaySettings, JsValue> {
 #[wasm_bindgen]
 pub struct Verifier {
     inner: FacadeVerifier,
-    store: Option<MemoryReplayStore>,
+    store: Option<SharedStore>,
+    lease_seconds: u64,
     results: ResultCache,
 }
 
@@ -55,10 +57,16 @@ impl Verifier {
             .validate(SecretRule::Required)
             .map(FacadeVerifier::new)
             .map_err(settings_error)?;
-        let store = replay_settings(&property(&options, "replay"))?.store();
+        let store = replay_settings(&property(&options, "replay"))?
+            .store()
+            .map(SharedStore::new);
+        let lease = owned(&property(&options, "reservationLeaseSeconds"));
+        let lease_seconds = fluxora_webhooks_facade::reservation_lease_seconds(lease.loose())
+            .map_err(settings_error)?;
         Ok(Verifier {
             inner,
             store,
+            lease_seconds,
             results: ResultCache::new(),
         })
     }
@@ -68,8 +76,8 @@ impl Verifier {
             Err(outcome) => outcome,
             Ok(checked) => {
                 let entry = checked.entry();
-                let verdict = match &mut self.store {
-                    Some(store) => store.check_and_record(&entry),
+                let verdict = match &self.store {
+                    Some(store) => store.borrow_mut().check_and_record(&entry),
                     None => NoReplayGuard.check_and_record(&entry),
                 };
                 checked.conclude(verdict)
@@ -106,6 +114,36 @@ impl Verifier {
         Ok(self.run(&headers, &body, now))
     }
 
+    /// Two-phase replay: verifies the delivery and, when it passed, reserves it in the
+    /// in-memory replay store for `reservationLeaseSeconds`. `commit()` the returned
+    /// `Reservation` once the application handled the delivery (2xx or 4xx), `release()` it
+    /// when it failed (threw or answered 5xx), so the sender's retry is processed again.
+    pub fn reserve(
+        &mut self,
+        headers: JsValue,
+        raw_body: JsValue,
+        now: JsValue,
+    ) -> Result<Reservation, JsValue> {
+        let headers = request_headers(&headers)?;
+        let body = body(&raw_body)?;
+        let now = now_seconds(&now)?;
+        let checked = match check(&self.inner, &headers, &body, now) {
+            Ok(checked) => checked,
+            Err(outcome) => return Ok(Reservation::failed(outcome)),
+        };
+        let accepted = fluxora_webhooks_facade::Accepted::from_checked(&checked);
+        Ok(match &self.store {
+            None => Reservation::unheld(&accepted),
+            Some(store) => Reservation::reserve(&accepted, store, self.lease_seconds),
+        })
+    }
+
+    /// The configured reservation lease in seconds.
+    #[wasm_bindgen(getter, js_name = reservationLeaseSeconds)]
+    pub fn reservation_lease_seconds(&self) -> f64 {
+        self.lease_seconds as f64
+    }
+
     /// The configured freshness window in seconds.
     #[wasm_bindgen(getter, js_name = toleranceSeconds)]
     pub fn tolerance_seconds(&self) -> f64 {
@@ -131,7 +169,7 @@ impl Verifier {
         Ok(self
             .store
             .as_ref()
-            .map_or(0.0, |store| store.live_entries(now) as f64))
+            .map_or(0.0, |store| store.borrow().live_entries(now) as f64))
     }
 
     /// The in-memory replay store's configuration, or `null` without one.
@@ -140,6 +178,7 @@ impl Verifier {
         let Some(store) = &self.store else {
             return JsValue::NULL;
         };
+        let store = store.borrow();
         let object = Object::new();
         let _ = Reflect::set(
             &object,

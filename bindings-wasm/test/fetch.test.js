@@ -48,3 +48,30 @@ test('verifyRequest: oversized body is 413; bad arguments are coded errors', asy
   await assert.rejects(w.verifyRequest(request(body, {}), null), (e) => e.code === 'ERR_FLUXORA_INVALID_ARGUMENT')
   await assert.rejects(w.verifyRequest({}, verifier), (e) => e.code === 'ERR_FLUXORA_INVALID_ARGUMENT')
 })
+
+test('fetchWebhook: a thrown error or a 5xx response releases, a 2xx commits, a concurrent attempt is in progress', async () => {
+  let runs = 0
+  let unblock
+  const outcomes = ['throw', 503, 'wait']
+  const handle = w.fetchWebhook({ secret: SECRET, now: () => NOW }, async (delivery) => {
+    runs += 1
+    assert.equal(delivery.id, 'fw1')
+    const outcome = outcomes[runs - 1]
+    if (outcome === 'throw') throw new Error('boom')
+    if (outcome === 'wait') await new Promise((resolve) => { unblock = resolve })
+    return new Response(null, { status: outcome === 'wait' ? 200 : outcome })
+  })
+  const body = '{"event":"stream.updated"}'
+  const attempt = (n) => request(body, w.signDelivery(SECRET, body, { deliveryId: 'fw1', timestamp: NOW - n }))
+  await assert.rejects(handle(attempt(0)), /boom/)
+  assert.equal((await handle(attempt(1))).status, 503)
+  const running = handle(attempt(2))
+  while (runs < 3) await new Promise((resolve) => setTimeout(resolve, 1))
+  const concurrent = await handle(attempt(3))
+  assert.deepEqual([concurrent.status, (await concurrent.json()).error], [429, 'delivery_in_progress'])
+  unblock()
+  assert.equal((await running).status, 200)
+  const duplicate = await handle(attempt(4))
+  assert.deepEqual([duplicate.status, (await duplicate.json()).error], [409, 'duplicate_delivery'])
+  assert.equal(runs, 3)
+})

@@ -125,6 +125,29 @@ function contractSuite(w, label) {
     }
   })
 
+  test(`${label}: every reservation case through Verifier.reserve`, () => {
+    assert.ok(CASES.reservation_cases.length >= 8)
+    for (const testCase of CASES.reservation_cases) {
+      const verifier = new w.Verifier({ ...verifierOptions(testCase), reservationLeaseSeconds: testCase.lease_seconds })
+      const held = []
+      testCase.steps.forEach((step, index) => {
+        const label = `${testCase.name}: step ${index}`
+        const d = step.delivery
+        if (step.op === 'reserve') {
+          const reservation = verifier.reserve(headersOf(d.headers), bodyBytes(d.body), d.now)
+          expectResult(reservation.result, step.expect, label)
+          held.push(reservation)
+        } else if (step.op === 'verify') {
+          expectResult(verifier.verifyHeaders(headersOf(d.headers), bodyBytes(d.body), d.now), step.expect, label)
+          held.push(undefined)
+        } else {
+          assert.equal(held[step.of][step.op](step.now), step.expect, label)
+          held.push(undefined)
+        }
+      })
+    }
+  })
+
   test(`${label}: every header case in every header form`, () => {
     let ran = 0
     CASES.header_cases.forEach((testCase, index) => {

@@ -110,6 +110,10 @@ impl Verifier {
 ///
 /// let outcome = outcome_for(OutcomeCode::PayloadTooLarge, 300, 1024);
 /// assert_eq!(outcome.message().as_str(), "Payload exceeds 1024 bytes");
+/// // Every code stands for itself.
+/// for code in OutcomeCode::ALL {
+///     assert_eq!(outcome_for(code, 300, 1024).kind(), code);
+/// }
 /// ```
 pub fn outcome_for(code: OutcomeCode, tolerance_seconds: u64, max_body_bytes: u64) -> Outcome {
     match code {
@@ -131,6 +135,7 @@ pub fn outcome_for(code: OutcomeCode, tolerance_seconds: u64, max_body_bytes: u6
         OutcomeCode::DuplicateDelivery => Outcome::DuplicateDelivery,
         OutcomeCode::ReplayedSignature => Outcome::ReplayedSignature,
         OutcomeCode::ConsumerOverloaded => Outcome::ConsumerOverloaded,
+        OutcomeCode::DeliveryInProgress => Outcome::DeliveryInProgress,
         // `SignatureMismatch`, and any code a newer core adds.
         _ => Outcome::SignatureMismatch,
     }
