@@ -71,6 +71,8 @@ pub struct WebhookConfig {
     pub retention_seconds: u64,
     /// Cap on unexpired replay entries, if any.
     pub max_entries: Option<u64>,
+    /// How long a delivery stays reserved while it is handled.
+    pub reservation_lease_seconds: u64,
 }
 
 /// Chain-event ingestion settings.
@@ -258,6 +260,10 @@ impl Config {
         })?;
         fluxora_webhooks_facade::delivery_retention_seconds(whole(args.replay_retention_seconds))
             .map_err(|_| invalid("REPLAY_RETENTION_SECONDS must be at least 1"))?;
+        let reservation_lease_seconds = fluxora_webhooks_facade::reservation_lease_seconds(whole(
+            args.replay_reservation_lease_seconds,
+        ))
+        .map_err(|_| invalid("REPLAY_RESERVATION_LEASE_SECONDS must be at least 1"))?;
         let api_keys: Vec<String> = args
             .api_keys
             .iter()
@@ -353,6 +359,7 @@ impl Config {
                 clock: ReceiverClock::default(),
                 retention_seconds: args.replay_retention_seconds,
                 max_entries: args.replay_max_entries,
+                reservation_lease_seconds,
             },
             webhook_secret_configured: !secret.is_empty(),
             api_keys,

@@ -18,9 +18,14 @@ use crate::app::AppState;
 use crate::error::current_request_id;
 use crate::store::replay::{self, CapturedEntry};
 
-/// A delivery that passed every check of the contract and was recorded in the replay store.
+/// A delivery that passed every check of the contract and is reserved in the replay store
+/// (two-phase replay): the handler commits it once handled ([`VerifiedDelivery::settle`]);
+/// if it never does (the process died), the reservation expires with its lease and the
+/// sender's retry is processed again.
 #[derive(Debug, Clone)]
 pub struct VerifiedDelivery {
+    /// The reservation to commit or release.
+    pub reservation: replay::DbReservation,
     /// The delivery id header (lossless text form).
     pub delivery_id: String,
     /// The event type: the signed body's `event` (or `type`) field when present, otherwise
@@ -118,29 +123,59 @@ async fn verify_and_record(
     let (accepted, body) = verify_streamed(state, &headers, body, now).await?;
     let webhook = &state.config.webhook;
     let entry = CapturedEntry::from(&accepted);
-    let verdict = replay::check_and_record(
+    let reserved = replay::reserve(
         &state.db,
         &entry,
-        webhook.retention_seconds,
+        webhook.reservation_lease_seconds,
         webhook.max_entries,
     )
     .await
     .unwrap_or_else(|err| {
         // The store cannot record the delivery safely: the sender must retry later.
         tracing::error!(request_id = %current_request_id(), error = %err, "replay store failed");
-        ReplayVerdict::Full
+        Err(ReplayVerdict::Full)
     });
-    let outcome = accepted.conclude(verdict);
-    if !outcome.is_ok() {
-        return Err(ReceiverRejection::Outcome(outcome));
-    }
+    let reservation =
+        reserved.map_err(|verdict| ReceiverRejection::Outcome(accepted.conclude(verdict)))?;
+    let outcome = accepted.conclude(ReplayVerdict::Fresh);
     let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok(VerifiedDelivery {
+        reservation,
         event_type: event_type(&event, headers.event()),
         delivery_id: entry.delivery_id,
         event,
         used_previous_secret: outcome.used_previous_secret(),
     })
+}
+
+impl VerifiedDelivery {
+    /// Settles the reservation: `handled` commits it (every later attempt is a 409
+    /// duplicate), otherwise it is released so the sender's retry is processed again. A store
+    /// that cannot settle leaves the reservation to expire with its lease (the retry is then
+    /// processed again: nothing is lost).
+    pub async fn settle(&self, state: &AppState, handled: bool) {
+        let now = state.config.webhook.clock.now();
+        let settled = if handled {
+            let retention = state.config.webhook.retention_seconds;
+            replay::commit(&state.db, &self.reservation, now, retention).await
+        } else {
+            replay::release(&state.db, &self.reservation, now).await
+        };
+        match settled {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                request_id = %current_request_id(),
+                delivery_id = %self.delivery_id,
+                "the delivery's reservation had expired before it was settled"
+            ),
+            Err(err) => tracing::error!(
+                request_id = %current_request_id(),
+                delivery_id = %self.delivery_id,
+                error = %err,
+                "cannot settle the delivery's reservation; it expires with its lease"
+            ),
+        }
+    }
 }
 
 impl FromRequest<AppState> for VerifiedDelivery {

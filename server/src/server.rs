@@ -96,7 +96,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     // Replay entries expire on the receiver's clock, the one that judged them.
     let receiver_clock = state.config.webhook.clock.clone();
     let purge = tokio::spawn(async move {
-        let mut every = tokio::time::interval(PURGE_EVERY);
+        // The first purge waits one period: a freshly started instance has nothing expired
+        // to remove that cannot wait, and a test can set the receiver's clock first.
+        let mut every =
+            tokio::time::interval_at(tokio::time::Instant::now() + PURGE_EVERY, PURGE_EVERY);
         loop {
             every.tick().await;
             let seconds = |now: u64| i64::try_from(now).unwrap_or(i64::MAX);

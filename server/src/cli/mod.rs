@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// Cap on unexpired replay entries; beyond it deliveries answer `consumer_overloaded`.
     #[arg(long, env = "REPLAY_MAX_ENTRIES")]
     pub replay_max_entries: Option<u64>,
+    /// How long a delivery stays reserved while it is handled (two-phase replay); a
+    /// reservation neither committed nor released (the process died) expires then.
+    #[arg(long, env = "REPLAY_RESERVATION_LEASE_SECONDS", default_value_t = fluxora_webhooks::DEFAULT_RESERVATION_LEASE_SECONDS)]
+    pub replay_reservation_lease_seconds: u64,
     /// API keys allowed to write, comma-separated (at least 16 characters each).
     #[arg(long, env = "API_KEYS", hide_env_values = true, value_delimiter = ',')]
     pub api_keys: Vec<String>,

@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "stream_feed",
         include_str!("../../migrations/0004_stream_feed.sql"),
     ),
+    (
+        5,
+        "replay_reservations",
+        include_str!("../../migrations/0005_replay_reservations.sql"),
+    ),
 ];
 
 /// Held for one transaction; serializes migrators across every instance sharing the database.

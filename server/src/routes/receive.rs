@@ -1,12 +1,15 @@
 //! `POST /internal/webhooks/receive`.
 
 use axum::Json;
+use axum::extract::State;
 use serde_json::{Value, json};
 
+use crate::app::AppState;
 use crate::receiver::VerifiedDelivery;
 
-/// Answers a verified, newly recorded delivery.
-pub async fn receive(delivery: VerifiedDelivery) -> Json<Value> {
+/// Answers a verified, newly reserved delivery, and commits it: it is handled once answered.
+pub async fn receive(State(state): State<AppState>, delivery: VerifiedDelivery) -> Json<Value> {
+    delivery.settle(&state, true).await;
     let mut body = json!({
         "ok": true,
         "deliveryId": delivery.delivery_id,

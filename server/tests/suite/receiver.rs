@@ -305,3 +305,61 @@ pub async fn duplicates_are_caught_across_restarts(backend: Backend) {
     expect(&server, headers, b"{}", 409, "duplicate_delivery").await;
     server.stop().await;
 }
+
+/// Two-phase replay across instances: while another instance holds a delivery's reservation
+/// (it is handling it), an attempt answers 429 `delivery_in_progress`; once released (its
+/// handler failed), the retry is processed; once committed, the next one is a duplicate.
+pub async fn a_reserved_delivery_is_in_progress_until_released(backend: Backend) {
+    let server = start!(backend, &[]);
+    let state = server.state();
+    let body = br#"{"event":"stream.updated"}"#.to_vec();
+    let now = now();
+    let first = signed(SECRET, &body, now, "dlv_reserved");
+    let pairs: Vec<(&str, &str)> = first.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let accepted = state
+        .config
+        .webhook
+        .verifier
+        .check(
+            &fluxora_webhooks_facade::ReceivedHeaders::from_pairs(pairs),
+            &body,
+            now,
+        )
+        .expect("signed");
+    let entry = fluxora_server::store::replay::CapturedEntry::from(&accepted);
+    let held = fluxora_server::store::replay::reserve(&state.db, &entry, 60, None)
+        .await
+        .expect("database")
+        .expect("fresh");
+    let retry = signed(SECRET, &body, now + 1, "dlv_reserved");
+    let (status, answer) = deliver(&server, &retry, body.clone()).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (429, Some("delivery_in_progress")),
+        "{answer}"
+    );
+    assert!(
+        fluxora_server::store::replay::release(&state.db, &held, now + 1)
+            .await
+            .expect("database")
+    );
+    let (status, answer) = deliver(&server, &retry, body.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    let again = signed(SECRET, &body, now + 2, "dlv_reserved");
+    let (status, answer) = deliver(&server, &again, body.clone()).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("duplicate_delivery")),
+        "{answer}"
+    );
+    // The released attempt's pair stays its own: a copy under another id is refused.
+    let mut swapped = first.clone();
+    swapped[0].1 = "dlv_swapped".to_owned();
+    let (status, answer) = deliver(&server, &swapped, body).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("replayed_signature")),
+        "{answer}"
+    );
+    server.stop().await;
+}
