@@ -85,7 +85,11 @@ mod two_instances {
             }
             // Once answered, every instance sees it committed.
             let retry = signed(SECRET, &body, now() + 1, &format!("dlv_race_{round}"));
-            assert_eq!(post(&client, &b, &retry, &body).await.0, 409, "round {round}");
+            assert_eq!(
+                post(&client, &b, &retry, &body).await.0,
+                409,
+                "round {round}"
+            );
         }
         // The same signature under another id, at the other instance: replayed_signature.
         let body = b"{}".to_vec();
