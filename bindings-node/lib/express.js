@@ -84,8 +84,8 @@ function expressWebhook(options) {
         const reservation = await reserveWith(options, req.headers, rawBody, now ? now() : undefined)
         if (!reservation.ok) return answer(res, reservation.result, rawBody.truncated)
         const settle = settleOnce(reservation, (error) => process.emitWarning(error), options)
-        res.on('finish', () => settle(res.statusCode < 500))
-        res.on('close', () => settle(res.writableFinished && res.statusCode < 500))
+        res.on('finish', () => settle(native.commitsOn(res.statusCode)))
+        res.on('close', () => settle(res.writableFinished && native.commitsOn(res.statusCode)))
         const payload = parsePayload(rawBody)
         const found = native.readHeaders(req.headers)
         req.fluxora = {

@@ -95,7 +95,7 @@ function fetchWebhook(options, handler) {
       await settle(false)
       throw error
     }
-    await settle(response instanceof Response && response.status < 500)
+    await settle(response instanceof Response && native.commitsOn(response.status))
     return response
   }
 }

@@ -152,3 +152,10 @@ pub fn check_delivery_retention(
         .map(|seconds| seconds as f64)
         .map_err(|error| convert::settings_error(env, error))
 }
+
+/// Whether an application's answer `status` settles its reservation by a commit (below 500:
+/// handled) rather than a release (500 and above: the sender's retry is processed again).
+#[napi]
+pub fn commits_on(status: u32) -> bool {
+    u16::try_from(status).is_ok_and(fluxora_webhooks_facade::commits_on)
+}

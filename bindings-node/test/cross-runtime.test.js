@@ -69,3 +69,41 @@ test('cross-runtime Redis: accepted by Python, then a duplicate and a replay for
   ])
   assert.deepEqual(codes, ['duplicate_delivery', 'replayed_signature'])
 })
+
+// Two-phase replay across runtimes: a reservation held by one runtime is in progress for the
+// other; released, the other processes the retry; committed, every later attempt is a duplicate.
+const PYTHON_RESERVER = `
+import json, sys, redis
+from fluxora_webhooks import RedisReplayStore, Verifier
+prefix, url, body, headers, action = sys.argv[1], sys.argv[2], sys.argv[3].encode(), json.loads(sys.argv[4]), sys.argv[5]
+verifier = Verifier("${SECRET}", replay_store=RedisReplayStore(redis.Redis.from_url(url), prefix=prefix))
+reservation = verifier.reserve(body, headers)
+settled = reservation.commit() if action == "commit" else reservation.release() if action == "release" else None
+print(json.dumps([reservation.code, settled]))
+`
+
+function pythonReserve(prefix, headers, action) {
+  const child = spawnSync(PYTHON, ['-c', PYTHON_RESERVER, prefix, URL, BODY, JSON.stringify(headers), action], { encoding: 'utf8' })
+  assert.equal(child.status, 0, child.stderr)
+  return JSON.parse(child.stdout)
+}
+
+test('cross-runtime Redis: reservations are shared: in progress, released, committed', { skip: available ? false : 'NOT RUN: FLUXORA_PYTHON is not set' }, async () => {
+  const prefix = `fluxora:cross:${randomUUID()}:`
+  const now = Math.floor(Date.now() / 1000)
+  const attempt = (n) => w.signDelivery(SECRET, BODY, { deliveryId: 'cross-2p', timestamp: now + n })
+  const client = require('redis').createClient({ url: URL })
+  await client.connect()
+  try {
+    const store = new w.RedisReplayStore(client, { prefix })
+    const verifier = new w.Verifier({ secret: SECRET, replay: false })
+    const held = await store.reserve(verifier, attempt(0), BODY)
+    assert.equal(held.result.code, 'ok')
+    assert.deepEqual(pythonReserve(prefix, attempt(1), 'none'), ['delivery_in_progress', null])
+    assert.equal(await held.release(), true, 'the Node handler failed')
+    assert.deepEqual(pythonReserve(prefix, attempt(2), 'commit'), ['ok', true], 'Python processes the retry')
+    assert.equal((await store.reserve(verifier, attempt(3), BODY)).result.code, 'duplicate_delivery')
+  } finally {
+    await client.quit()
+  }
+})

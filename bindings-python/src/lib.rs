@@ -2,9 +2,10 @@
 //! `fluxora-webhooks` core.
 //!
 //! It converts Python values to the facade's inputs and the facade's results back:
-//! header fields (`headers`), loose settings (`settings`), the replay step
-//! (`verifier`), signing (`signing`), decimals (`decimal`) and the Redis store's
-//! script, keys and replies (`redis`). Errors are raised in one place per kind:
+//! header fields (`headers`), loose settings (`settings`), the checks (`verifier`), the
+//! replay step in every store, one-step or reserved (`replay`, `reservation`), signing
+//! (`signing`), decimals (`decimal`) and the Redis store's script, keys and replies
+//! (`redis`). Errors are raised in one place per kind:
 //! `outcome::raise_for` for outcomes, `settings::settings_error` for settings,
 //! `decimal::decimal_error` for decimals. Header lookup, settings validation, replay
 //! verdicts, signed header sets, decimal classification and the Redis script are the
@@ -25,6 +26,8 @@ mod decimal;
 mod headers;
 mod outcome;
 mod redis;
+mod replay;
+mod reservation;
 mod settings;
 mod signing;
 mod store;
@@ -38,6 +41,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     text::init(py);
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<outcome::Verification>()?;
+    m.add_class::<reservation::Reservation>()?;
     m.add_class::<store::MemoryReplayStore>()?;
     m.add_class::<store::NoReplayStore>()?;
     m.add_function(wrap_pyfunction!(verifier::verify, m)?)?;
@@ -51,7 +55,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(redis::redis_signature_key, m)?)?;
     m.add_function(wrap_pyfunction!(redis::redis_verdict, m)?)?;
     m.add_function(wrap_pyfunction!(redis::replay_retention_seconds, m)?)?;
-    let exceptions: [(&str, Bound<'_, PyType>); 11] = [
+    let exceptions: [(&str, Bound<'_, PyType>); 12] = [
         (
             "WebhookVerificationError",
             py.get_type::<outcome::WebhookVerificationError>(),
@@ -80,6 +84,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         (
             "ConsumerOverloadedError",
             py.get_type::<outcome::ConsumerOverloadedError>(),
+        ),
+        (
+            "DeliveryInProgressError",
+            py.get_type::<outcome::DeliveryInProgressError>(),
         ),
         ("DecimalError", py.get_type::<decimal::DecimalError>()),
         ("SettingsError", py.get_type::<settings::SettingsError>()),
@@ -128,6 +136,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add(
         "DEFAULT_DELIVERY_RETENTION_SECONDS",
         core_crate::DEFAULT_DELIVERY_RETENTION_SECONDS,
+    )?;
+    m.add(
+        "DEFAULT_RESERVATION_LEASE_SECONDS",
+        core_crate::DEFAULT_RESERVATION_LEASE_SECONDS,
     )?;
     m.add(
         "DEFAULT_REPLAY_CAPACITY",

@@ -59,6 +59,13 @@ pyo3::create_exception!(
     "The replay store is full of unexpired entries (`consumer_overloaded`, 429): retry later."
 );
 
+pyo3::create_exception!(
+    fluxora_webhooks,
+    DeliveryInProgressError,
+    WebhookVerificationError,
+    "Another attempt of this delivery is still being processed (`delivery_in_progress`, 429): retry later."
+);
+
 /// The outcome code strings, interned once (at module import) and shared by every
 /// `Verification.code` and the module's constants (`OK`, `SIGNATURE_MISMATCH`, ...),
 /// in the order of `OutcomeCode::ALL`.
@@ -208,6 +215,7 @@ pub(crate) fn raise_for(verification: &Bound<'_, Verification>) -> Option<PyErr>
             ReplayDetectedError::new_err
         }
         OutcomeCode::ConsumerOverloaded => ConsumerOverloadedError::new_err,
+        OutcomeCode::DeliveryInProgress => DeliveryInProgressError::new_err,
         _ => WebhookVerificationError::new_err,
     };
     let error = family(message.clone_ref(py));

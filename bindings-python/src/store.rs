@@ -13,8 +13,10 @@ use crate::settings::{Held, settings_error};
 /// Remembers each accepted delivery id for ``delivery_retention_seconds`` and each
 /// (timestamp, signature) pair until ``timestamp + tolerance``. It never forgets an
 /// unexpired entry to make room: once ``capacity`` deliveries are remembered, new ones
-/// are answered ``consumer_overloaded`` (429) until entries expire. One process only;
-/// use ``RedisReplayStore`` for several worker processes.
+/// are answered ``consumer_overloaded`` (429) until entries expire. A reservation
+/// (``Verifier.reserve``) holds its delivery id until its commit, its release or the end
+/// of its lease, and takes a place meanwhile. One process only (its reservations end with
+/// it); use ``RedisReplayStore`` for several worker processes.
 #[pyclass(module = "fluxora_webhooks", frozen)]
 pub(crate) struct MemoryReplayStore {
     inner: Mutex<CoreStore>,
@@ -92,7 +94,8 @@ impl MemoryReplayStore {
 
 /// A replay store that remembers nothing: every signed delivery is fresh.
 ///
-/// For receivers that de-duplicate elsewhere (for instance in their own database).
+/// For receivers that de-duplicate elsewhere (for instance in their own database). A
+/// reservation in it holds nothing: its commit and release have nothing to do.
 #[pyclass(module = "fluxora_webhooks", frozen)]
 pub(crate) struct NoReplayStore;
 

@@ -1,127 +1,60 @@
 //! The verifier: settings validated by the facade, the checks run by the core, then the
 //! replay step in whichever store was configured, concluded by the core.
 
-use std::borrow::Cow;
-
 use fluxora_webhooks_facade::core::{
-    Checked, DeliveryHeaders, Outcome, ReplayEntry, ReplayGuard, ReplayVerdict,
-    Verifier as CoreVerifier,
+    Checked, DeliveryHeaders, Outcome, ReplayVerdict, Verifier as CoreVerifier,
 };
 use fluxora_webhooks_facade::{
-    self as facade, ContractHeader, Field, Problem, SecretRule, Settings, SettingsInput,
+    self as facade, Accepted, ContractHeader, ReceivedHeaders, SecretRule, Settings, SettingsInput,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
 use crate::body::Body;
 use crate::headers;
 use crate::outcome::{Verification, raise_for};
+use crate::replay::Replay;
+use crate::reservation::{self, Holding, Reservation, now_of, ready};
 use crate::settings::{Held, settings_error};
-use crate::store::{MemoryReplayStore, NoReplayStore};
+use crate::store::MemoryReplayStore;
 
 /// Bodies at least this long are hashed with the GIL released (when immutable).
 const GIL_RELEASE_BYTES: usize = 16 * 1024;
 
-/// Where accepted deliveries are remembered.
-enum Replay {
-    /// Nothing is remembered.
-    Nothing,
-    /// The native in-memory store.
-    Memory(Py<MemoryReplayStore>),
-    /// A Python object with `check_and_record(delivery_id, timestamp, signature, now,
-    /// signature_expires_at) -> str` answering an outcome code (e.g. `RedisReplayStore`).
-    Store(Py<PyAny>),
-    /// A callable `is_duplicate_delivery(delivery_id) -> bool`.
-    IsDuplicate(Py<PyAny>),
-}
-
-impl Replay {
-    fn from_python(
-        py: Python<'_>,
-        store: Option<&Bound<'_, PyAny>>,
-        is_duplicate_delivery: Option<&Bound<'_, PyAny>>,
-        default: impl FnOnce() -> PyResult<Self>,
-    ) -> PyResult<Self> {
-        match (store, is_duplicate_delivery) {
-            (Some(_), Some(_)) => Err(PyValueError::new_err(
-                "pass either replay_store or is_duplicate_delivery, not both",
-            )),
-            (None, Some(callable)) if callable.is_callable() => {
-                Ok(Self::IsDuplicate(callable.clone().unbind()))
-            }
-            (None, Some(_)) => Err(PyTypeError::new_err(
-                "is_duplicate_delivery must be callable",
-            )),
-            (None, None) => default(),
-            (Some(store), None) => {
-                if let Ok(memory) = store.cast::<MemoryReplayStore>() {
-                    Ok(Self::Memory(memory.clone().unbind()))
-                } else if store.is_instance_of::<NoReplayStore>() {
-                    Ok(Self::Nothing)
-                } else if store.hasattr(intern!(py, "check_and_record"))? {
-                    Ok(Self::Store(store.clone().unbind()))
-                } else {
-                    Err(settings_error(
-                        py,
-                        facade::SettingsError {
-                            field: Field::Replay,
-                            problem: Problem::WrongType,
-                        },
-                    ))
-                }
-            }
-        }
-    }
-
-    fn as_python(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        match self {
-            Self::Nothing => None,
-            Self::Memory(store) => Some(store.clone_ref(py).into_any()),
-            Self::Store(store) | Self::IsDuplicate(store) => Some(store.clone_ref(py)),
-        }
-    }
-
-    /// The store's verdict on an accepted delivery (checked and recorded). A Python
-    /// store's exception propagates unchanged.
-    fn verdict(&self, py: Python<'_>, entry: &ReplayEntry<'_>) -> PyResult<ReplayVerdict> {
-        // Only the stores written in Python get the id, as a `str`.
-        let delivery_id = || String::from_utf8_lossy(entry.delivery_id);
-        match self {
-            Self::Nothing => Ok(ReplayVerdict::Fresh),
-            Self::Memory(store) => Ok(store.get().lock().check_and_record(entry)),
-            Self::IsDuplicate(callable) => {
-                let duplicate = callable.bind(py).call1((delivery_id(),))?.is_truthy()?;
-                Ok(if duplicate {
-                    ReplayVerdict::DuplicateDelivery
-                } else {
-                    ReplayVerdict::Fresh
-                })
-            }
-            Self::Store(store) => {
-                let answer = store.bind(py).call_method1(
-                    intern!(py, "check_and_record"),
-                    (
-                        delivery_id(),
-                        entry.timestamp,
-                        PyBytes::new(py, &entry.signature),
-                        entry.now,
-                        entry.signature_expires_at,
-                    ),
-                )?;
-                let code = answer.extract::<Cow<'_, str>>()?;
-                facade::verdict_from_code(&code)
-                    .map_err(|error| PyValueError::new_err(error.to_string()))
-            }
-        }
-    }
-}
-
-/// Verifies one delivery: every check up to the replay step in the core (the body hashed
-/// with the GIL released when large), then the store's verdict, concluded by the core.
+/// The contract headers and steps 1 to 8 of one delivery (the body hashed with the GIL
+/// released when large); `then` takes the core's answer to the replay step.
 #[allow(clippy::too_many_arguments)]
-fn run(
+fn run<R>(
+    py: Python<'_>,
+    core: &CoreVerifier,
+    body: &Bound<'_, PyAny>,
+    headers: Option<&Bound<'_, PyAny>>,
+    delivery_id: Option<&Bound<'_, PyAny>>,
+    timestamp: Option<&Bound<'_, PyAny>>,
+    signature: Option<&Bound<'_, PyAny>>,
+    now: Option<&Bound<'_, PyAny>>,
+    then: impl FnOnce(Result<&Checked<'_>, Outcome>) -> PyResult<R>,
+) -> PyResult<(ReceivedHeaders, R)> {
+    let body = Body::borrow(body)?;
+    let received = headers::received(
+        headers,
+        [
+            (ContractHeader::DeliveryId, delivery_id),
+            (ContractHeader::Timestamp, timestamp),
+            (ContractHeader::Signature, signature),
+        ],
+    )?;
+    let now = now_of(py, now)?;
+    let delivery = received.delivery();
+    let result = match check(py, core, &delivery, &body, now) {
+        Ok(checked) => then(Ok(&checked))?,
+        Err(outcome) => then(Err(outcome))?,
+    };
+    Ok((received, result))
+}
+
+/// One-step verification: the checks, then the replay step recorded at once.
+#[allow(clippy::too_many_arguments)]
+fn verify_once(
     py: Python<'_>,
     core: &CoreVerifier,
     replay: &Replay,
@@ -132,26 +65,26 @@ fn run(
     signature: Option<&Bound<'_, PyAny>>,
     now: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Verification> {
-    let body = Body::borrow(body)?;
-    let received = headers::received(
+    let (headers, outcome) = run(
+        py,
+        core,
+        body,
         headers,
-        [
-            (ContractHeader::DeliveryId, delivery_id),
-            (ContractHeader::Timestamp, timestamp),
-            (ContractHeader::Signature, signature),
-        ],
+        delivery_id,
+        timestamp,
+        signature,
+        now,
+        |checked| match checked {
+            Ok(checked) => replay.record(py, checked),
+            Err(outcome) => Ok(outcome),
+        },
     )?;
-    let now = facade::now_from(Held::of(now).loose(), facade::system_now)
-        .map_err(|error| settings_error(py, error))?;
-    let delivery = received.delivery();
-    let outcome = match check(py, core, &delivery, &body, now) {
-        Ok(checked) => checked.conclude(replay.verdict(py, &checked.entry())?),
-        Err(outcome) => outcome,
-    };
-    Ok(Verification {
-        outcome,
-        headers: received,
-    })
+    Ok(Verification { outcome, headers })
+}
+
+/// The accepted delivery, owned, for a store whose I/O is awaited later.
+fn accepted(checked: Result<&Checked<'_>, Outcome>) -> PyResult<Result<Accepted, Outcome>> {
+    Ok(checked.map(Accepted::from_checked))
 }
 
 /// Steps 1 to 8 in the core. A large immutable body is hashed detached (the headers are
@@ -177,14 +110,17 @@ fn check<'a>(
 /// between threads.
 ///
 /// ``replay_store`` defaults to a fresh ``MemoryReplayStore()``; pass ``NoReplayStore()``
-/// when de-duplicating elsewhere, a ``RedisReplayStore`` for several worker processes,
-/// or ``is_duplicate_delivery`` (a callable taking the delivery id) instead. Numeric
+/// when de-duplicating elsewhere, a ``RedisReplayStore`` (or ``AsyncRedisReplayStore``)
+/// for several worker processes, or ``is_duplicate_delivery`` (a callable taking the
+/// delivery id) instead. ``reservation_lease_seconds`` (default 60) is how long
+/// ``reserve`` holds a delivery before its commit or release. Numeric
 /// options left as None take the contract's defaults; an unusable option raises
 /// ``SettingsError``. Secrets are never shown in ``repr`` or in errors.
 #[pyclass(module = "fluxora_webhooks", frozen)]
 pub(crate) struct Verifier {
     inner: facade::Verifier,
     replay: Replay,
+    lease_seconds: u64,
 }
 
 /// A verifier's options as given (a keyword left out is `None`).
@@ -243,6 +179,7 @@ impl Verifier {
         max_body_bytes = None,
         replay_store = None,
         is_duplicate_delivery = None,
+        reservation_lease_seconds = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -255,6 +192,7 @@ impl Verifier {
         max_body_bytes: Option<&Bound<'_, PyAny>>,
         replay_store: Option<&Bound<'_, PyAny>>,
         is_duplicate_delivery: Option<&Bound<'_, PyAny>>,
+        reservation_lease_seconds: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let settings = Options {
             secret,
@@ -271,9 +209,13 @@ impl Verifier {
                 MemoryReplayStore::default_store(),
             )?))
         })?;
+        let lease_seconds =
+            facade::reservation_lease_seconds(Held::of(reservation_lease_seconds).loose())
+                .map_err(|error| settings_error(py, error))?;
         Ok(Self {
             inner: facade::Verifier::new(settings),
             replay,
+            lease_seconds,
         })
     }
 
@@ -293,7 +235,7 @@ impl Verifier {
         signature: Option<&Bound<'_, PyAny>>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Verification> {
-        run(
+        verify_once(
             py,
             self.inner.core(),
             &self.replay,
@@ -304,6 +246,110 @@ impl Verifier {
             signature,
             now,
         )
+    }
+
+    /// Two-phase verification: the checks of ``verify``, then the delivery is reserved in
+    /// the replay store for ``reservation_lease_seconds`` instead of recorded. Answers a
+    /// ``Reservation``: when ``ok``, ``commit()`` it once the delivery was handled or
+    /// ``release()`` it when handling failed (or use it as a context manager). A
+    /// concurrent attempt of a reserved delivery answers ``delivery_in_progress`` (429).
+    #[pyo3(signature = (body, headers = None, *, delivery_id = None, timestamp = None, signature = None, now = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn reserve(
+        &self,
+        py: Python<'_>,
+        body: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+        delivery_id: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+        signature: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Reservation> {
+        let (headers, result) = run(
+            py,
+            self.inner.core(),
+            body,
+            headers,
+            delivery_id,
+            timestamp,
+            signature,
+            now,
+            |checked| self.reserve_checked(py, checked),
+        )?;
+        Reservation::of(py, headers, result)
+    }
+
+    /// ``verify`` for asyncio receivers: awaitable. The checks run at once; an
+    /// ``AsyncRedisReplayStore``'s I/O is awaited (any other store answers at once).
+    #[pyo3(signature = (body, headers = None, *, delivery_id = None, timestamp = None, signature = None, now = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn verify_async<'py>(
+        &self,
+        py: Python<'py>,
+        body: &Bound<'py, PyAny>,
+        headers: Option<&Bound<'py, PyAny>>,
+        delivery_id: Option<&Bound<'py, PyAny>>,
+        timestamp: Option<&Bound<'py, PyAny>>,
+        signature: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let Some(store) = self.replay.asynchronous() else {
+            let result = self.verify(py, body, headers, delivery_id, timestamp, signature, now)?;
+            return ready(py, result);
+        };
+        let core = self.inner.core();
+        let (headers, result) = run(
+            py,
+            core,
+            body,
+            headers,
+            delivery_id,
+            timestamp,
+            signature,
+            now,
+            accepted,
+        )?;
+        match result {
+            Ok(accepted) => reservation::record_async(py, store, accepted, headers),
+            Err(outcome) => ready(py, Verification { outcome, headers }),
+        }
+    }
+
+    /// ``reserve`` for asyncio receivers: awaitable, answering the ``Reservation``.
+    #[pyo3(signature = (body, headers = None, *, delivery_id = None, timestamp = None, signature = None, now = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn reserve_async<'py>(
+        &self,
+        py: Python<'py>,
+        body: &Bound<'py, PyAny>,
+        headers: Option<&Bound<'py, PyAny>>,
+        delivery_id: Option<&Bound<'py, PyAny>>,
+        timestamp: Option<&Bound<'py, PyAny>>,
+        signature: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let Some(store) = self.replay.asynchronous() else {
+            let result = self.reserve(py, body, headers, delivery_id, timestamp, signature, now)?;
+            return ready(py, result);
+        };
+        let core = self.inner.core();
+        let (headers, result) = run(
+            py,
+            core,
+            body,
+            headers,
+            delivery_id,
+            timestamp,
+            signature,
+            now,
+            accepted,
+        )?;
+        match result {
+            Ok(accepted) => {
+                reservation::reserve_async(py, store, accepted, headers, self.lease_seconds)
+            }
+            Err(outcome) => ready(py, Reservation::new(py, outcome, headers, None)?),
+        }
     }
 
     /// Like ``verify``, but raises the ``WebhookVerificationError`` subclass of the
@@ -346,6 +392,12 @@ impl Verifier {
         self.inner.settings().grace_window_seconds()
     }
 
+    /// How long ``reserve`` holds a delivery before its commit or release, in seconds.
+    #[getter]
+    fn reservation_lease_seconds(&self) -> u64 {
+        self.lease_seconds
+    }
+
     /// The replay store in use (None when nothing is remembered).
     #[getter]
     fn replay_store(&self, py: Python<'_>) -> Option<Py<PyAny>> {
@@ -355,7 +407,7 @@ impl Verifier {
     fn __repr__(&self) -> String {
         let settings = self.inner.settings();
         format!(
-            "Verifier(secret=<redacted>, previous_secret={}, previous_secret_rotated_at={}, grace_window_seconds={}, tolerance_seconds={}, max_body_bytes={})",
+            "Verifier(secret=<redacted>, previous_secret={}, previous_secret_rotated_at={}, grace_window_seconds={}, tolerance_seconds={}, max_body_bytes={}, reservation_lease_seconds={})",
             if settings.has_previous_secret() {
                 "<redacted>"
             } else {
@@ -367,7 +419,30 @@ impl Verifier {
             settings.grace_window_seconds(),
             settings.tolerance_seconds(),
             settings.max_body_bytes(),
+            self.lease_seconds,
         )
+    }
+}
+
+impl Verifier {
+    /// The replay step of `reserve`: the outcome and what the store holds, or the outcome
+    /// that refused the delivery.
+    fn reserve_checked(
+        &self,
+        py: Python<'_>,
+        checked: Result<&Checked<'_>, Outcome>,
+    ) -> PyResult<Result<(Outcome, Holding), Outcome>> {
+        let checked = match checked {
+            Ok(checked) => checked,
+            Err(outcome) => return Ok(Err(outcome)),
+        };
+        Ok(self
+            .replay
+            .reserve(py, checked, self.lease_seconds)?
+            .map(|hold| {
+                let holding = Holding::new(hold, checked.entry().now);
+                (checked.conclude(ReplayVerdict::Fresh), holding)
+            }))
     }
 }
 
@@ -419,7 +494,7 @@ pub(crate) fn verify(
     .settings(py, SecretRule::Optional)?
     .core_verifier();
     let replay = Replay::from_python(py, None, is_duplicate_delivery, || Ok(Replay::Nothing))?;
-    run(
+    verify_once(
         py,
         &core,
         &replay,

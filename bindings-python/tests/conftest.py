@@ -1,11 +1,13 @@
-"""Shared helpers: the conformance file, free ports, the Redis probe."""
+"""Shared helpers: the conformance file, free ports, the Redis probe, Django settings."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import uuid
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -38,3 +40,53 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def cases() -> Dict[str, Any]:
     return load_cases()
+
+
+REDIS_URL = os.environ.get("FLUXORA_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_client() -> Iterator[Any]:
+    """A sync client of the local Redis; the test is skipped, saying why, without one."""
+    try:
+        import redis
+    except ImportError as error:  # pragma: no cover - the suite installs redis
+        pytest.skip(f"Redis tests NOT RUN: the redis package is not installed ({error})")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis tests NOT RUN: no Redis reachable at {REDIS_URL} ({error})")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client: Any) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"fluxora:test:{uuid.uuid4().hex}:"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=prefix + "*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+def redis_keys(client: Any, prefix: str) -> List[bytes]:
+    return sorted(client.scan_iter(match=prefix + "*"))
+
+
+@pytest.fixture(scope="session")
+def django_configured() -> None:
+    """Django configured once per process; tests pick their URLs with override_settings."""
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            ALLOWED_HOSTS=["testserver"],
+            ROOT_URLCONF="test_frameworks",
+            SECRET_KEY="django-test-only",
+            MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
+        )
+        django.setup()

@@ -192,6 +192,12 @@ def test_verify_or_raise_replay_and_overload_and_ok() -> None:
     with pytest.raises(fw.ConsumerOverloadedError) as overloaded:
         verifier.verify_or_raise(JSON_BODY, signed(delivery_id="dlv_3", timestamp=NOW + 1), now=NOW)
     assert (overloaded.value.code, overloaded.value.status) == ("consumer_overloaded", 429)
+    in_progress = fw.Verifier(SECRET)
+    assert in_progress.reserve(JSON_BODY, signed(delivery_id="dlv_4"), now=NOW).ok
+    with pytest.raises(fw.DeliveryInProgressError) as busy:
+        in_progress.verify_or_raise(JSON_BODY, signed(delivery_id="dlv_4"), now=NOW)
+    assert (busy.value.code, busy.value.status) == ("delivery_in_progress", 429)
+    assert busy.value.message == "Delivery is being processed; retry later"
     big = fw.Verifier(SECRET, max_body_bytes=4)
     with pytest.raises(fw.PayloadTooLargeError, match="Payload exceeds 4 bytes"):
         big.verify_or_raise(JSON_BODY, signed(), now=NOW)
@@ -206,7 +212,10 @@ def test_rotation_reports_the_previous_secret() -> None:
 
 def test_constants_match_the_contract() -> None:
     assert fw.OUTCOME_CODES[0] == fw.OK == "ok"
-    assert len(fw.OUTCOME_CODES) == 13
+    assert len(fw.OUTCOME_CODES) == 14
+    assert fw.OUTCOME_CODES[-1] == fw.DELIVERY_IN_PROGRESS == "delivery_in_progress"
+    assert fw.OUTCOME_STATUSES[fw.DELIVERY_IN_PROGRESS] == 429
+    assert fw.DEFAULT_RESERVATION_LEASE_SECONDS == 60
     for code in fw.OUTCOME_CODES:
         assert getattr(fw, code.upper()) == code
     assert fw.HEADER_SIGNATURE == "x-fluxora-signature"

@@ -14,7 +14,7 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 
 import fluxora_webhooks as fw
-from conftest import ROOT, free_port
+from conftest import REDIS_URL, ROOT, free_port
 
 SECRET = "example-secret"
 
@@ -35,11 +35,25 @@ def _post(port: int, body: bytes, headers: Dict[str, str]) -> Tuple[int, dict]:
         connection.close()
 
 
-@pytest.fixture(params=["python-fastapi", "python-flask"])
+def _post_message(body: bytes) -> str:
+    """The message parse_amount gives for the body's amount."""
+    try:
+        fw.parse_amount(json.loads(body)["amount"], "amount")
+    except fw.DecimalError as error:
+        return str(error.message)
+    raise AssertionError("the amount is valid")
+
+
+@pytest.fixture(params=["python-fastapi", "python-flask", "python-fastapi+redis", "python-flask+redis"])
 def receiver(request: pytest.FixtureRequest) -> Iterator[int]:
-    name = request.param
+    name, _, store = request.param.partition("+")
     port = free_port()
     env = {**os.environ, "FLUXORA_WEBHOOK_SECRET": SECRET}
+    env.pop("FLUXORA_REDIS_URL", None)
+    if store == "redis":
+        request.getfixturevalue("redis_client")  # skips, saying why, without Redis
+        env["FLUXORA_REDIS_URL"] = REDIS_URL
+        env["FLUXORA_REDIS_PREFIX"] = request.getfixturevalue("redis_prefix")
     process = subprocess.Popen(
         _command(name, port), cwd=Path(ROOT, "examples", name), env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -72,6 +86,12 @@ def test_receiver_accepts_signed_and_rejects_the_rest(receiver: int) -> None:
     headers = {**fw.sign(SECRET, body, delivery_id="dlv_ex1", event="stream.updated"), "Content-Type": "application/json"}
     assert _post(receiver, body, headers) == (200, {"received": "dlv_ex1", "event": "stream.updated", "amount": "100.5"})
     assert _post(receiver, body, headers) == (409, {"error": "duplicate_delivery", "message": "Duplicate delivery id"})
+    # A handler's 4xx is a handled delivery: committed, so its retry is a duplicate.
+    bad = b'{"event": "stream.updated", "amount": "1e10"}'
+    bad_headers = {**fw.sign(SECRET, bad, delivery_id="dlv_ex4"), "Content-Type": "application/json"}
+    assert _post(receiver, bad, bad_headers) == (422, {"error": "DECIMAL_INVALID_FORMAT", "message": _post_message(bad)})
+    retry = {**fw.sign(SECRET, bad, delivery_id="dlv_ex4"), "Content-Type": "application/json"}
+    assert _post(receiver, bad, retry) == (409, {"error": "duplicate_delivery", "message": "Duplicate delivery id"})
     forged = {**headers, fw.HEADER_DELIVERY_ID: "dlv_ex2", fw.HEADER_SIGNATURE: "0" * 64}
     assert _post(receiver, body, forged)[0] == 401
     stale = {**fw.sign(SECRET, body, delivery_id="dlv_ex3", timestamp=int(time.time()) - 3600), "Content-Type": "application/json"}

@@ -110,28 +110,12 @@ def test_flask_decorator() -> None:
     _check_failures(post)
 
 
-@pytest.fixture(scope="module")
-def django_setup() -> None:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            ALLOWED_HOSTS=["testserver"],
-            ROOT_URLCONF=__name__,
-            SECRET_KEY="django-test-only",
-            MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
-        )
-        django.setup()
-
-
 urlpatterns: list = []
 
 
-def test_django_view_decorator(django_setup: None) -> None:
+def test_django_view_decorator(django_configured: None) -> None:
     from django.http import HttpRequest, JsonResponse
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.urls import path
 
     from fluxora_webhooks.django import WebhookDelivery, verify_webhook
@@ -142,11 +126,16 @@ def test_django_view_decorator(django_setup: None) -> None:
 
     urlpatterns[:] = [path("hook", hook)]
     client = Client(enforce_csrf_checks=True)
+    urls = override_settings(ROOT_URLCONF=__name__)
+    urls.enable()
 
     def post(headers: Dict[str, str], body: bytes) -> Any:
         result = client.post("/hook", data=body, content_type="application/json", headers=headers)
         return result.status_code, json.loads(result.content)
 
-    status, answer = post({k: v for k, v in signed().items() if k != "Content-Type"}, PAYLOAD)
-    assert (status, answer) == (200, {"id": "dlv_1", "amount": "100.50"})
-    _check_failures(lambda headers, body: post({k: v for k, v in headers.items() if k != "Content-Type"}, body))
+    try:
+        status, answer = post({k: v for k, v in signed().items() if k != "Content-Type"}, PAYLOAD)
+        assert (status, answer) == (200, {"id": "dlv_1", "amount": "100.50"})
+        _check_failures(lambda headers, body: post({k: v for k, v in headers.items() if k != "Content-Type"}, body))
+    finally:
+        urls.disable()

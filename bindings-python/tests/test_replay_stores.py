@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,9 +15,6 @@ from fluxora_webhooks._native import (
     redis_eval_arguments,
     redis_verdict,
 )
-
-REDIS_URL = os.environ.get("FLUXORA_REDIS_URL", "redis://127.0.0.1:6379/0")
-
 
 def signed(delivery_id: str, timestamp: int = NOW, body: bytes = JSON_BODY) -> dict:
     return fw.sign(SECRET, body, delivery_id=delivery_id, timestamp=timestamp)
@@ -73,27 +68,8 @@ def test_one_store_shared_by_two_verifiers() -> None:
 
 
 @pytest.fixture
-def redis_client() -> Iterator[Any]:
-    try:
-        import redis
-    except ImportError as error:  # pragma: no cover - the suite installs redis
-        pytest.skip(f"Redis tests NOT RUN: the redis package is not installed ({error})")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis tests NOT RUN: no Redis reachable at {REDIS_URL} ({error})")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def redis_store(redis_client: Any) -> Iterator[fw.RedisReplayStore]:
-    prefix = f"fluxora:test:{uuid.uuid4().hex}:"
-    yield fw.RedisReplayStore(redis_client, prefix=prefix, delivery_retention_seconds=600)
-    keys = list(redis_client.scan_iter(match=prefix + "*"))
-    if keys:
-        redis_client.delete(*keys)
+def redis_store(redis_client: Any, redis_prefix: str) -> fw.RedisReplayStore:
+    return fw.RedisReplayStore(redis_client, prefix=redis_prefix, delivery_retention_seconds=600)
 
 
 def test_redis_store_in_contract_order(redis_client: Any, redis_store: fw.RedisReplayStore) -> None:
@@ -143,8 +119,10 @@ def test_redis_store_keys_are_the_facade_keys(redis_client: Any, redis_store: fw
     # key names the timestamp and the signature. A Node receiver computes the same.
     assert keys[0] == f"{redis_store.prefix}id:{hashlib.sha256(b'dlv_keys').hexdigest()}"
     assert keys[1] == f"{redis_store.prefix}sig:{NOW}:{signature.hex()}"
-    assert args == ["600", "201"]
+    # The one-step record: mode, no token, the id's and the pair's expiries, the id's digest.
+    assert args == ["record", "-", "600", "201", hashlib.sha256(b"dlv_keys").hexdigest()]
     assert redis_client.exists(*keys) == 2
+    assert redis_client.get(keys[0]) == redis_client.get(keys[1]) == b"c"
     # Another runtime running the same script on the same keys sees the delivery.
     assert redis_client.eval(REDIS_SCRIPT, 2, *keys, *args) == 1
     other_id = redis_eval_arguments(redis_store.prefix, "dlv_other", NOW, signature, NOW + 100, NOW + 300, 600)
@@ -156,8 +134,13 @@ def test_redis_store_defaults_and_replies() -> None:
     store = fw.RedisReplayStore(_ScriptRecorder())
     assert (store.prefix, store.delivery_retention_seconds) == (REDIS_DEFAULT_PREFIX, fw.DEFAULT_DELIVERY_RETENTION_SECONDS)
     assert repr(store) == "RedisReplayStore(prefix='fluxora:replay:', delivery_retention_seconds=86400)"
-    assert [redis_verdict(reply) for reply in (0, 1, 2)] == ["ok", "duplicate_delivery", "replayed_signature"]
-    with pytest.raises(ValueError, match="expected 0, 1 or 2"):
+    assert [redis_verdict(reply) for reply in (0, 1, 2, 3)] == [
+        "ok",
+        "duplicate_delivery",
+        "replayed_signature",
+        "delivery_in_progress",
+    ]
+    with pytest.raises(ValueError, match="answered 7"):
         redis_verdict(7)
     with pytest.raises(ValueError):
         redis_eval_arguments("p:", "d", NOW, b"short", NOW, NOW + 300, 60)

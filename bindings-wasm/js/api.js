@@ -224,7 +224,7 @@ export function fetchWebhook(options, handler) {
       reservation.release(at())
       throw error
     }
-    if (response instanceof Response && response.status < 500) reservation.commit(at())
+    if (response instanceof Response && wasm.commitsOn(response.status)) reservation.commit(at())
     else reservation.release(at())
     return response
   }

@@ -81,3 +81,10 @@ pub fn read_headers(headers: JsValue) -> Result<JsValue, JsValue> {
     }
     Ok(found.into())
 }
+
+/// Whether an application's answer `status` settles its reservation by a commit (below 500:
+/// handled) rather than a release (500 and above: the sender's retry is processed again).
+#[wasm_bindgen(js_name = commitsOn)]
+pub fn commits_on(status: u32) -> bool {
+    u16::try_from(status).is_ok_and(fluxora_webhooks_facade::commits_on)
+}

@@ -14,7 +14,7 @@ mod verifier;
 pub use decimal::{DecimalInput, Precision, check_decimal, stroops_of};
 pub use headers::{ContractHeader, REQUEST_OBJECT_HINT, ReceivedHeaders};
 pub use js::{JsClass, JsError};
-pub use replay::{Accepted, UnknownVerdict, verdict_from_code};
+pub use replay::{Accepted, UnknownVerdict, commits_on, verdict_from_code};
 pub use settings::{
     Field, Loose, MAX_WHOLE, Problem, ReplaySettings, SecretRule, Settings, SettingsError,
     SettingsInput, Spelling, delivery_retention_seconds, now_from, reservation_lease_seconds,

@@ -211,7 +211,7 @@ impl fmt::Display for UnknownVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "a replay store must answer 'ok', 'duplicate_delivery', 'replayed_signature' or 'consumer_overloaded', not {:?}",
+            "a replay store must answer 'ok', 'duplicate_delivery', 'replayed_signature', 'consumer_overloaded' or 'delivery_in_progress', not {:?}",
             self.0
         )
     }
@@ -228,6 +228,7 @@ impl std::error::Error for UnknownVerdict {}
 ///
 /// assert_eq!(verdict_from_code("ok"), Ok(ReplayVerdict::Fresh));
 /// assert_eq!(verdict_from_code("consumer_overloaded"), Ok(ReplayVerdict::Full));
+/// assert_eq!(verdict_from_code("delivery_in_progress"), Ok(ReplayVerdict::InProgress));
 /// assert!(verdict_from_code("signature_mismatch").is_err());
 /// ```
 pub fn verdict_from_code(code: &str) -> Result<ReplayVerdict, UnknownVerdict> {
@@ -236,6 +237,23 @@ pub fn verdict_from_code(code: &str) -> Result<ReplayVerdict, UnknownVerdict> {
         Some(OutcomeCode::DuplicateDelivery) => Ok(ReplayVerdict::DuplicateDelivery),
         Some(OutcomeCode::ReplayedSignature) => Ok(ReplayVerdict::ReplayedSignature),
         Some(OutcomeCode::ConsumerOverloaded) => Ok(ReplayVerdict::Full),
+        Some(OutcomeCode::DeliveryInProgress) => Ok(ReplayVerdict::InProgress),
         _ => Err(UnknownVerdict(code.to_owned())),
     }
+}
+
+/// Whether an application's answer settles its reservation by a commit: below 500 the
+/// delivery was handled (a 4xx included: the application decided about it), so every later
+/// attempt is a duplicate; 500 and above it was not, so the reservation is released and the
+/// sender's retry is processed again. Every framework helper settles by this rule.
+///
+/// ```
+/// use fluxora_webhooks_facade::commits_on;
+///
+/// assert!(commits_on(200) && commits_on(204) && commits_on(422));
+/// assert!(!commits_on(500) && !commits_on(503));
+/// ```
+#[must_use]
+pub const fn commits_on(status: u16) -> bool {
+    status < 500
 }

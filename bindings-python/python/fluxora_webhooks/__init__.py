@@ -3,7 +3,7 @@
 Every check, code, status and message comes from the Rust crates ``fluxora-webhooks``
 (the core) and ``fluxora-webhooks-facade`` (header lookup, settings validation, replay
 verdicts, signed header sets, the Redis script); this package converts types and adds
-Python conveniences (framework helpers, a Redis replay store).
+Python conveniences (framework helpers, Redis replay stores, the awaitable forms).
 
 >>> from fluxora_webhooks import Verifier, sign
 >>> verifier = Verifier("topsecret")
@@ -29,7 +29,9 @@ from ._native import (
     DEFAULT_GRACE_WINDOW_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_REPLAY_CAPACITY,
+    DEFAULT_RESERVATION_LEASE_SECONDS,
     DEFAULT_TOLERANCE_SECONDS,
+    DELIVERY_IN_PROGRESS,
     DUPLICATE_DELIVERY,
     HEADER_DELIVERY_ID,
     HEADER_EVENT,
@@ -45,16 +47,19 @@ from ._native import (
     OUTCOME_STATUSES,
     PAYLOAD_TOO_LARGE,
     PREVIOUS_SECRET_EXPIRED,
+    REDIS_DEFAULT_PREFIX,
     REPLAYED_SIGNATURE,
     SIGNATURE_MISMATCH,
     TIMESTAMP_OUTSIDE_TOLERANCE,
     ConsumerOverloadedError,
     DecimalError,
+    DeliveryInProgressError,
     MemoryReplayStore,
     MissingHeaderError,
     NoReplayStore,
     PayloadTooLargeError,
     ReplayDetectedError,
+    Reservation,
     SettingsError,
     SettingsTypeError,
     SignatureVerificationError,
@@ -70,7 +75,7 @@ from ._native import (
     to_stroops,
     verify,
 )
-from ._redis import RedisReplayStore
+from ._redis import AsyncRedisReplayStore, RedisReplayStore
 
 Body = Union[bytes, bytearray, memoryview]
 
@@ -93,6 +98,7 @@ def sign(
 
 
 __all__ = [
+    "AsyncRedisReplayStore",
     "Body",
     "CONSUMER_OVERLOADED",
     "DECIMAL_CODES",
@@ -105,7 +111,9 @@ __all__ = [
     "DEFAULT_GRACE_WINDOW_SECONDS",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_REPLAY_CAPACITY",
+    "DEFAULT_RESERVATION_LEASE_SECONDS",
     "DEFAULT_TOLERANCE_SECONDS",
+    "DELIVERY_IN_PROGRESS",
     "DUPLICATE_DELIVERY",
     "HEADER_DELIVERY_ID",
     "HEADER_EVENT",
@@ -121,17 +129,20 @@ __all__ = [
     "OUTCOME_STATUSES",
     "PAYLOAD_TOO_LARGE",
     "PREVIOUS_SECRET_EXPIRED",
+    "REDIS_DEFAULT_PREFIX",
     "REPLAYED_SIGNATURE",
     "SIGNATURE_MISMATCH",
     "TIMESTAMP_OUTSIDE_TOLERANCE",
     "ConsumerOverloadedError",
     "DecimalError",
+    "DeliveryInProgressError",
     "MemoryReplayStore",
     "MissingHeaderError",
     "NoReplayStore",
     "PayloadTooLargeError",
     "RedisReplayStore",
     "ReplayDetectedError",
+    "Reservation",
     "SettingsError",
     "SettingsTypeError",
     "SignatureVerificationError",

@@ -1,12 +1,29 @@
 """Type stubs of the native module ``fluxora_webhooks._native`` (PyO3, Rust core)."""
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple, Union, final
+from types import TracebackType
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Tuple,
+    Type,
+    Union,
+    final,
+)
 
 from typing_extensions import Self
 
 __all__ = [
     "Verifier",
     "Verification",
+    "Reservation",
     "MemoryReplayStore",
     "NoReplayStore",
     "verify",
@@ -28,6 +45,7 @@ __all__ = [
     "SignatureVerificationError",
     "ReplayDetectedError",
     "ConsumerOverloadedError",
+    "DeliveryInProgressError",
     "DecimalError",
     "SettingsError",
     "SettingsTypeError",
@@ -44,6 +62,7 @@ __all__ = [
     "DUPLICATE_DELIVERY",
     "REPLAYED_SIGNATURE",
     "CONSUMER_OVERLOADED",
+    "DELIVERY_IN_PROGRESS",
     "OUTCOME_CODES",
     "OUTCOME_STATUSES",
     "DECIMAL_EMPTY_VALUE",
@@ -60,6 +79,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_GRACE_WINDOW_SECONDS",
     "DEFAULT_DELIVERY_RETENTION_SECONDS",
+    "DEFAULT_RESERVATION_LEASE_SECONDS",
     "DEFAULT_REPLAY_CAPACITY",
     "REDIS_SCRIPT",
     "REDIS_DEFAULT_PREFIX",
@@ -86,6 +106,24 @@ class _ReplayStoreProtocol(Protocol):
         signature_expires_at: int,
     ) -> str: ...
 
+class _RedisStoreProtocol(Protocol):
+    """A Redis store: runs ``REDIS_SCRIPT`` with the verifier's keys and arguments."""
+
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def delivery_retention_seconds(self) -> int: ...
+    def run_script(self, keys: List[str], args: List[str]) -> int: ...
+
+class _AsyncRedisStoreProtocol(Protocol):
+    """An asyncio Redis store (``run_script`` is a coroutine function)."""
+
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def delivery_retention_seconds(self) -> int: ...
+    def run_script(self, keys: List[str], args: List[str]) -> Awaitable[int]: ...
+
 OK: str
 MISSING_SECRET: str
 MISSING_DELIVERY_ID: str
@@ -99,6 +137,7 @@ SIGNATURE_MISMATCH: str
 DUPLICATE_DELIVERY: str
 REPLAYED_SIGNATURE: str
 CONSUMER_OVERLOADED: str
+DELIVERY_IN_PROGRESS: str
 OUTCOME_CODES: Tuple[str, ...]
 OUTCOME_STATUSES: Dict[str, int]
 DECIMAL_EMPTY_VALUE: str
@@ -115,6 +154,7 @@ DEFAULT_TOLERANCE_SECONDS: int
 DEFAULT_MAX_BODY_BYTES: int
 DEFAULT_GRACE_WINDOW_SECONDS: int
 DEFAULT_DELIVERY_RETENTION_SECONDS: int
+DEFAULT_RESERVATION_LEASE_SECONDS: int
 DEFAULT_REPLAY_CAPACITY: int
 REDIS_SCRIPT: str
 REDIS_DEFAULT_PREFIX: str
@@ -134,6 +174,7 @@ class TimestampError(WebhookVerificationError): ...
 class SignatureVerificationError(WebhookVerificationError): ...
 class ReplayDetectedError(WebhookVerificationError): ...
 class ConsumerOverloadedError(WebhookVerificationError): ...
+class DeliveryInProgressError(WebhookVerificationError): ...
 
 class SettingsError(ValueError):
     """A setting cannot be used (never shows the value)."""
@@ -194,7 +235,52 @@ class NoReplayStore:
 
     def __new__(cls) -> Self: ...
 
-_ReplayStore = Union[MemoryReplayStore, NoReplayStore, _ReplayStoreProtocol]
+_ReplayStore = Union[
+    MemoryReplayStore, NoReplayStore, _RedisStoreProtocol, _AsyncRedisStoreProtocol, _ReplayStoreProtocol
+]
+
+@final
+class Reservation:
+    """The result of reserving one delivery (two-phase replay). Truthy only when ``ok``.
+
+    ``commit()`` once the delivery was handled, ``release()`` when handling failed; a
+    context manager (``with`` / ``async with``) commits on a normal exit and releases on
+    an exception.
+    """
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def verification(self) -> Verification: ...
+    @property
+    def held(self) -> bool: ...
+    def commit(self, *, now: _Now = None) -> bool: ...
+    def release(self, *, now: _Now = None) -> bool: ...
+    def settle(self, status: int, *, now: _Now = None) -> bool: ...
+    def commit_async(self, *, now: _Now = None) -> Coroutine[Any, Any, bool]: ...
+    def release_async(self, *, now: _Now = None) -> Coroutine[Any, Any, bool]: ...
+    def settle_async(self, status: int, *, now: _Now = None) -> Coroutine[Any, Any, bool]: ...
+    def __enter__(self) -> Reservation: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None: ...
+    def __aenter__(self) -> Coroutine[Any, Any, Reservation]: ...
+    def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> Coroutine[Any, Any, None]: ...
+    def __bool__(self) -> bool: ...
 
 @final
 class Verifier:
@@ -211,6 +297,7 @@ class Verifier:
         max_body_bytes: _Whole = None,
         replay_store: Optional[_ReplayStore] = None,
         is_duplicate_delivery: Optional[Callable[[str], bool]] = None,
+        reservation_lease_seconds: _Whole = None,
     ) -> Self: ...
     def verify(
         self,
@@ -232,12 +319,44 @@ class Verifier:
         signature: _HeaderValue = None,
         now: _Now = None,
     ) -> Verification: ...
+    def reserve(
+        self,
+        body: _Body,
+        headers: Optional[_Headers] = None,
+        *,
+        delivery_id: _HeaderValue = None,
+        timestamp: _Timestamp = None,
+        signature: _HeaderValue = None,
+        now: _Now = None,
+    ) -> Reservation: ...
+    def verify_async(
+        self,
+        body: _Body,
+        headers: Optional[_Headers] = None,
+        *,
+        delivery_id: _HeaderValue = None,
+        timestamp: _Timestamp = None,
+        signature: _HeaderValue = None,
+        now: _Now = None,
+    ) -> Coroutine[Any, Any, Verification]: ...
+    def reserve_async(
+        self,
+        body: _Body,
+        headers: Optional[_Headers] = None,
+        *,
+        delivery_id: _HeaderValue = None,
+        timestamp: _Timestamp = None,
+        signature: _HeaderValue = None,
+        now: _Now = None,
+    ) -> Coroutine[Any, Any, Reservation]: ...
     @property
     def tolerance_seconds(self) -> int: ...
     @property
     def max_body_bytes(self) -> int: ...
     @property
     def grace_window_seconds(self) -> int: ...
+    @property
+    def reservation_lease_seconds(self) -> int: ...
     @property
     def replay_store(self) -> Optional[_ReplayStore]: ...
 

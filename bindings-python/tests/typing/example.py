@@ -33,3 +33,35 @@ def handle(body: bytes, headers: Dict[str, str], now: Optional[int] = None) -> t
         problem: str = error.problem
         return 500, {"field": field, "problem": problem}
     return 200, {"stroops": str(stroops), "ok": str(one_call.ok and by_pairs.ok), **headers_out}
+
+
+def handle_two_phase(body: bytes, headers: Dict[str, str]) -> tuple[int, Dict[str, str]]:
+    verifier = fw.Verifier("topsecret", reservation_lease_seconds=30)
+    lease: int = verifier.reservation_lease_seconds
+    reservation: fw.Reservation = verifier.reserve(body, headers)
+    if not reservation.ok:
+        return reservation.status, {"error": reservation.code, "message": reservation.message}
+    with reservation:
+        result: fw.Verification = reservation.verification
+        held: bool = reservation.held
+    done: bool = reservation.commit() or reservation.release(now=1710000000) or reservation.settle(503)
+    try:
+        verifier.verify_or_raise(body, headers)
+    except fw.DeliveryInProgressError as error:
+        return error.status, {"error": error.code, "lease": str(lease), "held": str(held and done)}
+    return 200, {"received": result.delivery_id or ""}
+
+
+async def handle_async(body: bytes, headers: Dict[str, str], client: object) -> int:
+    store = fw.AsyncRedisReplayStore(client, prefix="p:")
+    verifier = fw.Verifier("topsecret", replay_store=store)
+    checked: fw.Verification = await verifier.verify_async(body, headers)
+    reservation: fw.Reservation = await verifier.reserve_async(body, headers)
+    async with reservation:
+        pass
+    committed: bool = await reservation.commit_async()
+    released: bool = await reservation.release_async(now=1710000000)
+    settled: bool = await reservation.settle_async(200)
+    sync_store = fw.RedisReplayStore(client)
+    fw.Verifier("topsecret", replay_store=sync_store)
+    return checked.status + int(committed or released or settled)
