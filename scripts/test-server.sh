@@ -10,7 +10,7 @@
 cd "$ROOT"
 
 step "fluxora-server: unit tests, CLI tests, HTTP suite on SQLite"
-cargo test -p fluxora-server --locked --lib --bins --test cli --test sqlite
+cargo test -p fluxora-server --locked --lib --bins --test cli --test sqlite --test limits
 step "fluxora-server: the plain-HTTP build (--no-default-features) and its URL rules"
 cargo test -p fluxora-server --locked --no-default-features --lib
 

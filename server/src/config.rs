@@ -137,6 +137,8 @@ pub struct Config {
     pub json_logs: bool,
     /// Seconds to wait for in-flight requests on shutdown.
     pub shutdown_timeout_seconds: u64,
+    /// The time and connection limits of the HTTP listener.
+    pub http: crate::listener::HttpLimits,
 }
 
 impl fmt::Debug for Config {
@@ -340,6 +342,20 @@ impl Config {
             max_connections_per_ip: args.ws_max_connections_per_ip,
             ping_interval: Duration::from_secs(args.ws_ping_interval_seconds),
         };
+        if !(1..=3600).contains(&args.http_header_timeout_seconds) {
+            return Err(invalid("HTTP_HEADER_TIMEOUT_SECONDS must be between 1 and 3600"));
+        }
+        if !(1..=86_400).contains(&args.http_request_timeout_seconds) {
+            return Err(invalid("HTTP_REQUEST_TIMEOUT_SECONDS must be between 1 and 86400"));
+        }
+        if args.http_max_connections == 0 {
+            return Err(invalid("HTTP_MAX_CONNECTIONS must be at least 1"));
+        }
+        let http = crate::listener::HttpLimits {
+            header_timeout: Duration::from_secs(args.http_header_timeout_seconds),
+            request_timeout: Duration::from_secs(args.http_request_timeout_seconds),
+            max_connections: args.http_max_connections,
+        };
         let json_logs = match args.log_format.as_str() {
             "json" => true,
             "text" => false,
@@ -374,6 +390,7 @@ impl Config {
             },
             json_logs,
             shutdown_timeout_seconds: args.shutdown_timeout_seconds,
+            http,
         })
     }
 }

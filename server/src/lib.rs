@@ -22,6 +22,7 @@ pub mod db;
 pub mod delivery;
 pub mod error;
 pub mod extract;
+pub mod listener;
 pub mod logging;
 pub mod metrics;
 pub mod middleware;

@@ -37,7 +37,7 @@ pub struct RunningServer {
     /// The application state (database, metrics, ...).
     pub state: AppState,
     shutdown: watch::Sender<bool>,
-    serve: JoinHandle<std::io::Result<()>>,
+    serve: JoinHandle<()>,
     purge: JoinHandle<()>,
     delivery: JoinHandle<()>,
     feed: Option<JoinHandle<()>>,
@@ -70,18 +70,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     let grace = Duration::from_secs(config.shutdown_timeout_seconds);
     let state = AppState::new(config, db);
-    let (shutdown, mut stopped) = watch::channel(false);
+    let (shutdown, stopped) = watch::channel(false);
     let router = app(state.clone());
-    let serve = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        })
-        .await
-    });
+    let limits = state.config.http;
+    let serve = tokio::spawn(crate::listener::serve(
+        listener,
+        router,
+        limits,
+        stopped.clone(),
+        grace,
+    ));
     let delivery = crate::delivery::spawn_worker(
         state.db.clone(),
         state.metrics.clone(),
@@ -142,9 +140,9 @@ impl RunningServer {
         }
         let mut delivery = self.delivery;
         let mut serve = self.serve;
-        match tokio::time::timeout(self.grace, &mut serve).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(err))) => tracing::error!(error = %err, "server error"),
+        // The listener itself closes what is still open after the grace period.
+        match tokio::time::timeout(self.grace + Duration::from_secs(1), &mut serve).await {
+            Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::error!(error = %err, "server task failed"),
             Err(_) => {
                 tracing::warn!("in-flight requests did not finish in time; closing");

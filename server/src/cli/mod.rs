@@ -155,6 +155,17 @@ pub struct ServeArgs {
     /// Seconds to wait for in-flight requests on shutdown.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
     pub shutdown_timeout_seconds: u64,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection is kept. Then the connection is closed.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub http_header_timeout_seconds: u64,
+    /// Seconds a request has to be read and answered, body included (a slow or lying body
+    /// is cut off with 408).
+    #[arg(long, env = "HTTP_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub http_request_timeout_seconds: u64,
+    /// Connections served at once; more are closed as soon as they are accepted.
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub http_max_connections: usize,
 }
 
 impl core::fmt::Debug for ServeArgs {
