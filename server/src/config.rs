@@ -343,10 +343,14 @@ impl Config {
             ping_interval: Duration::from_secs(args.ws_ping_interval_seconds),
         };
         if !(1..=3600).contains(&args.http_header_timeout_seconds) {
-            return Err(invalid("HTTP_HEADER_TIMEOUT_SECONDS must be between 1 and 3600"));
+            return Err(invalid(
+                "HTTP_HEADER_TIMEOUT_SECONDS must be between 1 and 3600",
+            ));
         }
         if !(1..=86_400).contains(&args.http_request_timeout_seconds) {
-            return Err(invalid("HTTP_REQUEST_TIMEOUT_SECONDS must be between 1 and 86400"));
+            return Err(invalid(
+                "HTTP_REQUEST_TIMEOUT_SECONDS must be between 1 and 86400",
+            ));
         }
         if args.http_max_connections == 0 {
             return Err(invalid("HTTP_MAX_CONNECTIONS must be at least 1"));

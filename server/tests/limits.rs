@@ -32,7 +32,10 @@ async fn read_until_closed(stream: &mut TcpStream) -> (String, Duration) {
     let started = Instant::now();
     let mut read = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut read)).await;
-    (String::from_utf8_lossy(&read).into_owned(), started.elapsed())
+    (
+        String::from_utf8_lossy(&read).into_owned(),
+        started.elapsed(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,7 +61,10 @@ async fn idle_keep_alive_connections_are_closed() {
         .unwrap();
     let (answer, waited) = read_until_closed(&mut stream).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(waited < Duration::from_secs(4), "idle connection kept {waited:?}");
+    assert!(
+        waited < Duration::from_secs(4),
+        "idle connection kept {waited:?}"
+    );
     server.stop().await;
 }
 
@@ -110,11 +116,18 @@ async fn a_flood_of_half_open_connections_leaves_health_answering() {
         if let Ok(response) = probe {
             break response.status().as_u16();
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "no answer under the flood");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no answer under the flood"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(live, 200);
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     drop(flood);
     server.stop().await;
 }
