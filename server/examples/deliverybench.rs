@@ -133,6 +133,11 @@ async fn main() {
         "100000",
         "--log-format",
         "text",
+        // The loopback receivers only: traffic stays on this machine.
+        "--egress-allow",
+        "loopback",
+        "--egress-allow-ports",
+        "any",
     ]
     .iter()
     .map(|s| (*s).to_owned())

@@ -139,6 +139,8 @@ pub struct Config {
     pub shutdown_timeout_seconds: u64,
     /// The time and connection limits of the HTTP listener.
     pub http: crate::listener::HttpLimits,
+    /// Where outbound delivery may connect.
+    pub egress: Arc<crate::egress::EgressPolicy>,
 }
 
 impl fmt::Debug for Config {
@@ -360,6 +362,10 @@ impl Config {
             request_timeout: Duration::from_secs(args.http_request_timeout_seconds),
             max_connections: args.http_max_connections,
         };
+        let egress = Arc::new(
+            crate::egress::EgressPolicy::parse(&args.egress_allow, &args.egress_allow_ports)
+                .map_err(invalid)?,
+        );
         let json_logs = match args.log_format.as_str() {
             "json" => true,
             "text" => false,
@@ -395,6 +401,7 @@ impl Config {
             json_logs,
             shutdown_timeout_seconds: args.shutdown_timeout_seconds,
             http,
+            egress,
         })
     }
 }

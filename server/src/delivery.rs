@@ -211,6 +211,7 @@ struct Worker {
     config: DeliveryConfig,
     client: reqwest::Client,
     breakers: Arc<CircuitBreakers>,
+    egress: Arc<crate::egress::EgressPolicy>,
 }
 
 /// Starts the delivery worker; it stops when `shutdown` becomes true, letting attempts in
@@ -221,12 +222,15 @@ pub fn spawn_worker(
     config: DeliveryConfig,
     breakers: Arc<CircuitBreakers>,
     wakeup: Arc<Notify>,
+    egress: Arc<crate::egress::EgressPolicy>,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = match reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // Names resolve to the addresses the egress policy allows, and no others.
+            .dns_resolver(Arc::new(crate::egress::PolicyResolver(egress.clone())))
             .user_agent(concat!("fluxora-server/", env!("CARGO_PKG_VERSION")))
             .build()
         {
@@ -250,6 +254,7 @@ pub fn spawn_worker(
             config,
             client,
             breakers,
+            egress,
         });
         let owner = format!("wk_{}", random_hex(8));
         let slots = Arc::new(Semaphore::new(CONCURRENCY));
@@ -327,19 +332,34 @@ impl Worker {
             .sign(timestamp.as_bytes(), row.payload.as_bytes());
         let at_ms = unix_millis();
         let started = Instant::now();
-        let sent = self
-            .client
-            .post(target.url.as_str())
-            .header("content-type", "application/json")
-            .header(HEADER_DELIVERY_ID, row.id.as_str())
-            .header(HEADER_TIMESTAMP, timestamp.as_str())
-            .header(HEADER_SIGNATURE, signature.as_str())
-            .header(HEADER_EVENT, row.event_type.as_str())
-            .body(row.payload.clone())
-            .send()
-            .await;
+        // A literal IP host never goes through the resolver: the policy checks it here.
+        let refused = reqwest::Url::parse(&target.url)
+            .map_err(|_| crate::egress::Refusal::NoAllowedAddress)
+            .and_then(|url| self.egress.check_url(&url))
+            .err();
+        let sent = match refused {
+            Some(_) => None,
+            None => Some(
+                self.client
+                    .post(target.url.as_str())
+                    .header("content-type", "application/json")
+                    .header(HEADER_DELIVERY_ID, row.id.as_str())
+                    .header(HEADER_TIMESTAMP, timestamp.as_str())
+                    .header(HEADER_SIGNATURE, signature.as_str())
+                    .header(HEADER_EVENT, row.event_type.as_str())
+                    .body(row.payload.clone())
+                    .send()
+                    .await,
+            ),
+        };
         let (status_code, verdict, outcome, error) = match sent {
-            Ok(mut response) => {
+            None => (
+                None,
+                Verdict::Permanent,
+                "egress_refused",
+                Some("egress_refused"),
+            ),
+            Some(Ok(mut response)) => {
                 let status = response.status().as_u16();
                 let code = if status == 409 {
                     let mut body = Vec::new();
@@ -362,14 +382,16 @@ impl Worker {
                 };
                 (Some(status), verdict, outcome, None)
             }
-            Err(err) if err.is_timeout() => (None, Verdict::Retryable, "timeout", Some("timeout")),
-            Err(err) if err.is_connect() => (
+            Some(Err(err)) if err.is_timeout() => {
+                (None, Verdict::Retryable, "timeout", Some("timeout"))
+            }
+            Some(Err(err)) if err.is_connect() => (
                 None,
                 Verdict::Retryable,
                 "network_error",
                 Some("connect_error"),
             ),
-            Err(_) => (
+            Some(Err(_)) => (
                 None,
                 Verdict::Retryable,
                 "network_error",

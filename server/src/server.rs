@@ -86,6 +86,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         state.config.delivery,
         state.breakers.clone(),
         state.outbox_wakeup.clone(),
+        state.config.egress.clone(),
         shutdown.subscribe(),
     );
     let feed = (state.db.backend == crate::db::Backend::Postgres)

@@ -163,6 +163,13 @@ pub struct ServeArgs {
     /// is cut off with 408).
     #[arg(long, env = "HTTP_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub http_request_timeout_seconds: u64,
+    /// Addresses outbound delivery may reach although their class is refused: `loopback`,
+    /// IP addresses and CIDR networks, comma-separated (default: none).
+    #[arg(long, env = "EGRESS_ALLOW", value_delimiter = ',')]
+    pub egress_allow: Vec<String>,
+    /// Destination ports outbound delivery may reach: a comma-separated list, or `any`.
+    #[arg(long, env = "EGRESS_ALLOW_PORTS", default_value = "80,443")]
+    pub egress_allow_ports: String,
     /// Connections served at once; more are closed as soon as they are accepted.
     #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
     pub http_max_connections: usize,

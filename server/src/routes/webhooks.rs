@@ -95,6 +95,23 @@ pub fn validate_endpoint_url(text: &str) -> Result<String, UrlProblem> {
     }
 }
 
+/// Refuses, with 400 and the reason, an endpoint the egress policy would never connect to.
+async fn check_egress(state: &AppState, url: &str) -> Result<(), AppError> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Err(field_error(
+            "url",
+            "INVALID_URL",
+            UrlProblem::Malformed.message(),
+        ));
+    };
+    state
+        .config
+        .egress
+        .check_endpoint(&parsed)
+        .await
+        .map_err(|refusal| field_error("url", "EGRESS_REFUSED", refusal.message()))
+}
+
 /// A new signing secret: `whsec_` + 64 hex digits (256 bits from the OS).
 pub fn new_secret() -> String {
     format!("whsec_{}", random_hex(32))
@@ -139,6 +156,7 @@ pub async fn create_endpoint(
         None | Some(Value::Null) => return Err(field_error("url", "REQUIRED", "is required")),
         Some(_) => return Err(field_error("url", "INVALID_TYPE", "must be a string")),
     };
+    check_egress(&state, &url).await?;
     let description = match object.get("description") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.chars().count() <= 500 => Some(text.clone()),

@@ -170,6 +170,11 @@ pub fn default_args() -> Vec<String> {
         "50",
         "--log-format",
         "text",
+        // Traffic stays on this machine: the test receivers listen on loopback ports.
+        "--egress-allow",
+        "loopback",
+        "--egress-allow-ports",
+        "any",
     ]
     .iter()
     .map(|s| (*s).to_owned())

@@ -490,3 +490,46 @@ pub async fn an_open_circuit_spares_a_dead_endpoint(backend: Backend) {
     assert_eq!(pending.len(), 6, "waiting, not dead-lettered");
     server.stop().await;
 }
+
+/// The egress policy: registration refuses, with 400 and the reason, every address class the
+/// policy refuses and ports other than 80 and 443, on a server whose policy allows nothing
+/// extra (not even loopback).
+pub async fn egress_policy_refuses_internal_targets(backend: Backend) {
+    let server = start!(
+        backend,
+        &["--egress-allow", "", "--egress-allow-ports", "80,443"]
+    );
+    let client = &server.client;
+    for url in [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.5/",
+        "https://[fd00::1]/",
+        "https://[::ffff:169.254.169.254]/",
+        "https://0.0.0.0/",
+        "https://[::]/",
+        "https://192.168.1.20/hook",
+        "https://[fe80::1]/",
+        "http://127.0.0.1:6379/",
+        "http://localhost/hook",
+        "https://93.184.216.34:8443/hook",
+    ] {
+        let response = client
+            .post(server.url("/api/admin/webhooks/endpoints"))
+            .bearer_auth(ADMIN_KEY)
+            .json(&serde_json::json!({ "url": url }))
+            .send()
+            .await
+            .expect("register");
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(status, 400, "{url}: {body}");
+        let code = body["error"]["details"][0]["code"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            matches!(code, "EGRESS_REFUSED" | "HTTPS_REQUIRED" | "TLS_NOT_BUILT"),
+            "{url}: {body}"
+        );
+    }
+    server.stop().await;
+}
