@@ -38,9 +38,9 @@ if pg_reachable; then
     done
   fi
   # PostgreSQL answers: a connection failure from here on is a real failure.
-  FLUXORA_REQUIRE_POSTGRES=1 cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store
+  FLUXORA_REQUIRE_POSTGRES=1 cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store --test outage
 else
   echo "*** PostgreSQL suite NOT RUN: nothing listens on $PG_HOST:$PG_PORT." >&2
   echo "*** Start PostgreSQL (database 'test', trust auth) or set FLUXORA_TEST_POSTGRES_URL." >&2
-  cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store
+  cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store --test outage
 fi

@@ -44,6 +44,8 @@ pub enum ReceiverRejection {
     Outcome(Outcome),
     /// The body could not be read (the client went away or sent a broken body).
     UnreadableBody,
+    /// The replay store cannot be reached: 503, so the sender retries.
+    StoreUnavailable,
 }
 
 impl IntoResponse for ReceiverRejection {
@@ -59,12 +61,24 @@ impl IntoResponse for ReceiverRejection {
                 "unreadable_body",
                 "The request body could not be read".to_owned(),
             ),
+            Self::StoreUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "The replay store is unavailable; retry later".to_owned(),
+            ),
         };
-        (
+        let mut response = (
             status,
             axum::Json(json!({ "error": code, "message": message })),
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -130,11 +144,11 @@ async fn verify_and_record(
         webhook.max_entries,
     )
     .await
-    .unwrap_or_else(|err| {
+    .map_err(|err| {
         // The store cannot record the delivery safely: the sender must retry later.
         tracing::error!(request_id = %current_request_id(), error = %err, "replay store failed");
-        Err(ReplayVerdict::Full)
-    });
+        ReceiverRejection::StoreUnavailable
+    })?;
     let reservation =
         reserved.map_err(|verdict| ReceiverRejection::Outcome(accepted.conclude(verdict)))?;
     let outcome = accepted.conclude(ReplayVerdict::Fresh);
@@ -187,6 +201,7 @@ impl FromRequest<AppState> for VerifiedDelivery {
             Ok(_) => "ok",
             Err(ReceiverRejection::Outcome(outcome)) => outcome.code(),
             Err(ReceiverRejection::UnreadableBody) => "unreadable_body",
+            Err(ReceiverRejection::StoreUnavailable) => "service_unavailable",
         };
         state.metrics.record_webhook(code);
         match &result {

@@ -133,7 +133,8 @@ impl Db {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
+            // An unreachable database answers 503 within a second, not after a long wait.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
                 Box::pin(async move {
@@ -177,6 +178,22 @@ impl Db {
             .await
             .map(|_| ())
     }
+}
+
+/// How long a request waits for a database connection before answering 503.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// True when `err` says the database cannot be reached (no connection in time, the pool
+/// closed, the connection failed): answered 503 with `Retry-After`, never 500.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
 }
 
 /// True when a database error is a unique-constraint violation.

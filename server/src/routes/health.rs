@@ -38,10 +38,17 @@ pub async fn live() -> Response {
 
 /// Readiness: 503 when the database is unreachable.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => ApiResponse::ok(json!({ "status": "ready", "database": "ok" })).into_response(),
-        Err(err) => {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.db.ping()).await;
+    match ping {
+        Ok(Ok(())) => {
+            ApiResponse::ok(json!({ "status": "ready", "database": "ok" })).into_response()
+        }
+        Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness: database unreachable");
+            AppError::Unavailable("Database is unreachable").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the database did not answer within a second");
             AppError::Unavailable("Database is unreachable").into_response()
         }
     }
