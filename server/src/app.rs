@@ -44,6 +44,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// When the process started serving.
     pub started: Instant,
+    /// The database check of `GET /health`, answered from memory for a second.
+    pub health: Arc<crate::routes::health::DatabaseCheck>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             metrics: Arc::default(),
             rate_limiter: Arc::default(),
             started: Instant::now(),
+            health: Arc::default(),
         }
     }
 }

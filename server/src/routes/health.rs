@@ -8,10 +8,37 @@ use crate::app::AppState;
 use crate::error::{ApiResponse, AppError};
 use crate::util::now_rfc3339;
 
+/// The last database check of `GET /health`: monitors poll it often, so the database is
+/// asked at most once a second (and for at most a second).
+#[derive(Debug, Default)]
+pub struct DatabaseCheck(std::sync::Mutex<Option<(std::time::Instant, bool)>>);
+
+impl DatabaseCheck {
+    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+    async fn database_ok(&self, state: &AppState) -> bool {
+        let cached = *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, ok)) = cached.filter(|(at, _)| at.elapsed() < Self::FRESH_FOR) {
+            return ok;
+        }
+        let ping = tokio::time::timeout(Self::FRESH_FOR, state.db.ping()).await;
+        let ok = matches!(ping, Ok(Ok(())));
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), ok));
+        ok
+    }
+}
+
 /// Overall health: always 200 while the process serves; `status` is `degraded` when the
 /// database does not answer.
 pub async fn health(State(state): State<AppState>) -> Response {
-    let database_ok = state.db.ping().await.is_ok();
+    let database_ok = state.health.database_ok(&state).await;
     let indexer = crate::routes::indexer::health_check(&state).await;
     ApiResponse::ok(json!({
         "status": if database_ok { "ok" } else { "degraded" },

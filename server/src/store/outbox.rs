@@ -300,7 +300,7 @@ fn delivery_from_row(row: &AnyRow) -> Result<Delivery, sqlx::Error> {
         status,
         attempts: row.try_get("attempts")?,
         last_status_code: row.try_get("last_status_code")?,
-        last_error: row.try_get("last_error")?,
+        last_error: outcome_class(row.try_get("last_error")?),
         dead_reason: row.try_get("dead_reason")?,
         created_at: rfc3339_from_millis(row.try_get("created_at")?),
         updated_at: rfc3339_from_millis(row.try_get("updated_at")?),
@@ -360,8 +360,16 @@ pub struct AttemptRecord {
     pub outcome: String,
     /// Failure class.
     pub error: Option<String>,
-    /// Duration in milliseconds.
-    pub duration_ms: i64,
+}
+
+/// What the admin API shows of an attempt's failure: its class only. Which transport error
+/// it was (refused, timed out, reset) and how long it took stay in the logs, so the API
+/// cannot serve as a scanner of what the server can reach.
+fn outcome_class(value: Option<String>) -> Option<String> {
+    value.map(|value| match value.as_str() {
+        "timeout" | "connect_error" | "request_error" => "network_error".to_owned(),
+        _ => value,
+    })
 }
 
 /// The delivery `id` and its attempts, oldest first.
@@ -388,9 +396,8 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<(Delivery, Vec<AttemptRecor
             attempt: row.try_get("attempt")?,
             attempted_at: rfc3339_from_millis(row.try_get("attempted_at")?),
             status_code: row.try_get("status_code")?,
-            outcome: row.try_get("outcome")?,
-            error: row.try_get("error")?,
-            duration_ms: row.try_get("duration_ms")?,
+            outcome: outcome_class(Some(row.try_get("outcome")?)).unwrap_or_default(),
+            error: outcome_class(row.try_get("error")?),
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
