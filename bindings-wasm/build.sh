@@ -35,7 +35,7 @@ echo "[build.sh] cargo build (route: $WASM_ROUTE, target dir: $WASM_TARGET_DIR)"
   # slowing verification.
   # simd128 selects sha2's SIMD SHA-256 (every current browser, Node, Deno, Bun and workerd
   # run wasm SIMD); FLUXORA_WASM_RUSTFLAGS="" builds a scalar module for older engines.
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=${FLUXORA_WASM_OPT:-s} \
   CARGO_PROFILE_RELEASE_LTO=fat \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
   CARGO_PROFILE_RELEASE_PANIC=abort \
