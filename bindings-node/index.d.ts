@@ -132,6 +132,12 @@ export declare function buildWebhookSigningPayload(timestamp: string | number, r
 /** Checks a Redis store's `deliveryRetentionSeconds` (whole seconds, at least 1), returning it. */
 export declare function checkDeliveryRetention(value: number | undefined): number
 
+/**
+ * Whether an application's answer `status` settles its reservation by a commit (below 500:
+ * handled) rather than a release (500 and above: the sender's retry is processed again).
+ */
+export declare function commitsOn(status: number): boolean
+
 /** Computes the `x-fluxora-signature` value: lowercase hex HMAC-SHA256(secret, `timestamp.rawBody`). */
 export declare function computeWebhookSignature(secret: string, timestamp: string | number, rawBody: Buffer | Uint8Array | string): string
 

@@ -840,6 +840,7 @@ module.exports.Reservation = nativeBinding.Reservation
 module.exports.Verifier = nativeBinding.Verifier
 module.exports.buildWebhookSigningPayload = nativeBinding.buildWebhookSigningPayload
 module.exports.checkDeliveryRetention = nativeBinding.checkDeliveryRetention
+module.exports.commitsOn = nativeBinding.commitsOn
 module.exports.computeWebhookSignature = nativeBinding.computeWebhookSignature
 module.exports.formatFromStroops = nativeBinding.formatFromStroops
 module.exports.headerNames = nativeBinding.headerNames

@@ -36,6 +36,10 @@ if [ -z "${FLUXORA_PYTHON:-}" ] && [ -x "$venv_python" ] && "$venv_python" -c "i
 fi
 (cd "$NODE_DIR" && node --test test/*.test.js)
 
+step "examples/node-frameworks (Fastify, Koa, NestJS, Hono, Next.js route handlers)"
+npm_ci "$ROOT/examples/node-frameworks"
+(cd "$ROOT/examples/node-frameworks" && node --test test/*.test.js)
+
 step "tsc --strict (types-check/example.ts)"
 (cd "$NODE_DIR" && npx tsc -p types-check)
 
