@@ -7,7 +7,7 @@ use fluxora_webhooks::{
 };
 
 use super::{SignArgs, read_body};
-use crate::util::{random_hex, unix_seconds};
+use crate::util::unix_seconds;
 
 /// A complete signed header set, in wire order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl SignedHeaders {
         let signature = sign(secret, timestamp.as_bytes(), body);
         Self {
             delivery_id: delivery_id
-                .map_or_else(|| format!("dlv_{}", random_hex(12)), str::to_owned),
+                .map_or_else(fluxora_webhooks_facade::new_delivery_id, str::to_owned),
             timestamp,
             signature: signature.as_str().to_owned(),
             event: event.to_owned(),

@@ -72,7 +72,7 @@ pub async fn enqueue(
             "INSERT INTO webhook_outbox (id, endpoint_id, event_id, event_type, stream_id, stream_version, payload, status, attempts, next_attempt_at, locked_until, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, 0, $8, $8)",
         )
-        .bind(format!("dlv_{}", random_hex(16)))
+        .bind(fluxora_webhooks_facade::new_delivery_id())
         .bind(endpoint.as_str())
         .bind(event_id.as_str())
         .bind(event.event_type)
