@@ -1,7 +1,7 @@
 //! The reusable `Verifier` and `Checked`, the replay step handed to an asynchronous store.
 
 use fluxora_webhooks_facade::{
-    Accepted, Field, JsError, OwnedSettings, ReplaySettings, SecretRule, Spelling,
+    Accepted, Field, Holding, JsError, OwnedSettings, ReplaySettings, SecretRule, Spelling,
     Verifier as FacadeVerifier, redis, verdict_from_code,
 };
 use napi::bindgen_prelude::*;
@@ -246,14 +246,15 @@ impl Verifier {
         let headers = request_headers(env, headers)?;
         let raw_body = body(env, raw_body)?;
         let now = now_seconds(env, now)?;
-        let accepted = match self.inner.check(&headers, raw_body.bytes(), now) {
-            Ok(accepted) => accepted,
-            Err(outcome) => return Ok(Reservation::failed(outcome)),
+        let holding = match (
+            self.inner.check(&headers, raw_body.bytes(), now),
+            &self.store,
+        ) {
+            (Err(outcome), _) => Holding::failed(outcome),
+            (Ok(accepted), None) => Holding::unheld(&accepted),
+            (Ok(accepted), Some(store)) => Holding::reserve(&accepted, store, self.lease_seconds),
         };
-        Ok(match &self.store {
-            None => Reservation::unheld(&accepted),
-            Some(store) => Reservation::reserve(&accepted, store, self.lease_seconds),
-        })
+        Ok(Reservation::new(holding))
     }
 
     /// The configured reservation lease in seconds.

@@ -2,7 +2,7 @@
 
 use fluxora_webhooks_facade::core::{NoReplayGuard, ReplayGuard};
 use fluxora_webhooks_facade::{
-    Field, OwnedSettings, ReceivedHeaders, ReplaySettings, SecretRule, Spelling,
+    Field, Holding, OwnedSettings, ReceivedHeaders, ReplaySettings, SecretRule, Spelling,
     Verifier as FacadeVerifier,
 };
 use js_sys::{Object, Reflect};
@@ -127,15 +127,14 @@ impl Verifier {
         let headers = request_headers(&headers)?;
         let body = body(&raw_body)?;
         let now = now_seconds(&now)?;
-        let checked = match check(&self.inner, &headers, &body, now) {
-            Ok(checked) => checked,
-            Err(outcome) => return Ok(Reservation::failed(outcome)),
+        let checked = check(&self.inner, &headers, &body, now)
+            .map(|checked| fluxora_webhooks_facade::Accepted::from_checked(&checked));
+        let holding = match (checked, &self.store) {
+            (Err(outcome), _) => Holding::failed(outcome),
+            (Ok(accepted), None) => Holding::unheld(&accepted),
+            (Ok(accepted), Some(store)) => Holding::reserve(&accepted, store, self.lease_seconds),
         };
-        let accepted = fluxora_webhooks_facade::Accepted::from_checked(&checked);
-        Ok(match &self.store {
-            None => Reservation::unheld(&accepted),
-            Some(store) => Reservation::reserve(&accepted, store, self.lease_seconds),
-        })
+        Ok(Reservation::new(holding))
     }
 
     /// The configured reservation lease in seconds.

@@ -3,6 +3,7 @@
 
 mod decimal;
 mod headers;
+mod holding;
 mod js;
 pub mod redis;
 mod replay;
@@ -13,6 +14,7 @@ mod verifier;
 
 pub use decimal::{DecimalInput, Precision, check_decimal, stroops_of};
 pub use headers::{ContractHeader, REQUEST_OBJECT_HINT, ReceivedHeaders};
+pub use holding::{Holding, StoreHandle};
 pub use js::{JsClass, JsError};
 pub use replay::{Accepted, UnknownVerdict, commits_on, verdict_from_code};
 pub use settings::{
