@@ -533,3 +533,43 @@ pub async fn egress_policy_refuses_internal_targets(backend: Backend) {
     }
     server.stop().await;
 }
+
+/// The egress policy is enforced where the connection is made, not only at registration:
+/// endpoints registered while loopback was allowed are never connected to once the policy
+/// refuses it (a name through the resolver, a literal IP before the attempt).
+pub async fn egress_policy_is_enforced_at_connect_time(backend: Backend) {
+    let server = start!(backend, &[]);
+    let (client, base) = (&server.client, server.base.as_str());
+    let receiver = Receiver::ok().await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let (_, secret) = register_endpoint(client, base, &by_name).await;
+    register_endpoint(client, base, &receiver.url).await;
+    let store = server.stop_keep().await;
+    // The same data, now under a policy that allows nothing internal.
+    let server = TestServer::start_on(store, &["--egress-allow", ""]).await;
+    receiver.set_secret(&secret);
+    create_stream(&server.client, &server.base, 1).await;
+    // The literal IP is refused before any connection: dead-lettered at once.
+    wait_until("the literal-IP delivery dead-lettered", || async {
+        dead_letters(&server).await.len() == 1
+    })
+    .await;
+    // The name resolves only to refused addresses: attempted, never connected.
+    wait_until("the by-name delivery attempted", || async {
+        deliveries(&server.client, &server.base, "?status=pending")
+            .await
+            .iter()
+            .any(|d| d["attempts"].as_i64().unwrap_or(0) >= 1)
+    })
+    .await;
+    let pending = deliveries(&server.client, &server.base, "?status=pending").await;
+    assert!(
+        pending.iter().all(|d| d["lastError"] == "network_error"),
+        "{pending:?}"
+    );
+    assert!(
+        receiver.arrivals().is_empty(),
+        "nothing reached the receiver"
+    );
+    server.stop().await;
+}

@@ -41,6 +41,7 @@ macro_rules! server_suite {
             delivery::duplicate_delivery_answers_count_as_delivered,
             delivery::an_open_circuit_spares_a_dead_endpoint,
             delivery::egress_policy_refuses_internal_targets,
+            delivery::egress_policy_is_enforced_at_connect_time,
             websocket::websocket_updates_for_subscribed_streams_once,
             websocket::websocket_never_sends_an_older_version_after_a_newer,
             websocket::feed_rows_carry_the_database_clock,
