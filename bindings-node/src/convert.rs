@@ -7,7 +7,7 @@ use fluxora_webhooks_facade::{
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 
-use crate::errors::{bad_argument, throw};
+use crate::errors::throw;
 
 /// The raw body: borrowed from a Buffer/Uint8Array without copying, or a string's UTF-8.
 pub(crate) enum Body<'a> {
@@ -31,12 +31,7 @@ a parsed JSON object cannot be verified because re-serializing changes the signe
 (read the body with a raw parser, e.g. express.raw({ type: '*/*' }) or await request.arrayBuffer())";
 
 pub(crate) fn body<'a>(env: &Env, value: impl Into<Option<Unknown<'a>>>) -> Result<Body<'a>> {
-    let missing = || {
-        throw(
-            env,
-            JsError::body(format!("rawBody is missing: {BODY_HINT}")),
-        )
-    };
+    let missing = || throw(env, JsError::body(None, BODY_HINT));
     let Some(value) = value.into() else {
         return Err(missing());
     };
@@ -56,10 +51,7 @@ pub(crate) fn body<'a>(env: &Env, value: impl Into<Option<Unknown<'a>>>) -> Resu
             Ok(Body::Whole(buffer))
         }
         ValueType::Undefined | ValueType::Null => Err(missing()),
-        other => Err(throw(
-            env,
-            JsError::body(format!("rawBody is {}: {BODY_HINT}", type_name(other))),
-        )),
+        other => Err(throw(env, JsError::body(Some(type_name(other)), BODY_HINT))),
     }
 }
 
@@ -122,12 +114,7 @@ pub(crate) fn property<'a>(object: &Object<'a>, name: &str) -> Result<Option<Unk
 /// Every value of one header field: a string, or (a field repeated, as Node's
 /// `IncomingHttpHeaders` has it) an array of strings; null and undefined are absent.
 fn field_values(env: &Env, name: &str, value: Unknown<'_>) -> Result<Vec<String>> {
-    let wrong = || {
-        bad_argument(
-            env,
-            format!("header {name} must be a string or an array of strings"),
-        )
-    };
+    let wrong = || throw(env, JsError::header_value(name));
     match value.get_type()? {
         ValueType::Undefined | ValueType::Null => Ok(Vec::new()),
         ValueType::String => Ok(vec![string(&value)?]),
@@ -145,17 +132,15 @@ fn field_values(env: &Env, name: &str, value: Unknown<'_>) -> Result<Vec<String>
 /// Fetch `Headers` or a `Map` (anything with `entries()`), or an array of `[name, value]`
 /// pairs. Every field goes to the facade's one lookup, in order.
 pub(crate) fn request_headers(env: &Env, headers: Unknown<'_>) -> Result<ReceivedHeaders> {
-    const HINT: &str =
-        "headers must be a plain object, a Fetch Headers, a Map or an array of [name, value] pairs";
     if headers.get_type()? != ValueType::Object {
-        return Err(bad_argument(env, HINT));
+        return Err(throw(env, JsError::headers_shape()));
     }
     let mut received = ReceivedHeaders::new();
     if headers.is_array()? {
         #[allow(unsafe_code)]
         // SAFETY: the value was just checked to be an array.
         let pairs = unsafe { headers.cast::<Vec<Unknown<'_>>>() }?;
-        push_pairs(env, &mut received, pairs, HINT)?;
+        push_pairs(env, &mut received, pairs)?;
         return Ok(received);
     }
     #[allow(unsafe_code)]
@@ -177,7 +162,7 @@ pub(crate) fn request_headers(env: &Env, headers: Unknown<'_>) -> Result<Receive
             }
             pairs.push(step.get_named_property::<Unknown<'_>>("value")?);
         }
-        push_pairs(env, &mut received, pairs, HINT)?;
+        push_pairs(env, &mut received, pairs)?;
         return Ok(received);
     }
     for name in Object::keys(&object)? {
@@ -193,23 +178,18 @@ pub(crate) fn request_headers(env: &Env, headers: Unknown<'_>) -> Result<Receive
     Ok(received)
 }
 
-fn push_pairs(
-    env: &Env,
-    received: &mut ReceivedHeaders,
-    pairs: Vec<Unknown<'_>>,
-    hint: &str,
-) -> Result<()> {
+fn push_pairs(env: &Env, received: &mut ReceivedHeaders, pairs: Vec<Unknown<'_>>) -> Result<()> {
+    let shape = || throw(env, JsError::headers_shape());
     for pair in pairs {
         if pair.get_type()? != ValueType::Object || !pair.is_array()? {
-            return Err(bad_argument(env, hint));
+            return Err(shape());
         }
         #[allow(unsafe_code)]
         // SAFETY: the value was just checked to be an array.
         let pair = unsafe { pair.cast::<Vec<Unknown<'_>>>() }?;
-        let [name, value] =
-            <[Unknown<'_>; 2]>::try_from(pair).map_err(|_| bad_argument(env, hint))?;
+        let [name, value] = <[Unknown<'_>; 2]>::try_from(pair).map_err(|_| shape())?;
         if name.get_type()? != ValueType::String {
-            return Err(bad_argument(env, hint));
+            return Err(shape());
         }
         let name = string(&name)?;
         for value in field_values(env, &name, value)? {

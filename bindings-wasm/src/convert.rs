@@ -8,7 +8,7 @@ use fluxora_webhooks_facade::{
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::errors::{bad_argument, fail, settings_error};
+use crate::errors::{fail, settings_error};
 
 /// Converts any JS value (a `Date` becomes its Unix seconds, as a number).
 pub(crate) fn owned(value: &JsValue) -> OwnedLoose {
@@ -53,11 +53,7 @@ pub(crate) fn clock() -> u64 {
 /// Every value of one header field: a string, or an array of strings; null and undefined
 /// are absent.
 fn field_values(name: &str, value: &JsValue) -> Result<Vec<String>, JsValue> {
-    let wrong = || {
-        bad_argument(format!(
-            "header {name} must be a string or an array of strings"
-        ))
-    };
+    let wrong = || fail(JsError::header_value(name));
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
     }
@@ -73,17 +69,14 @@ fn field_values(name: &str, value: &JsValue) -> Result<Vec<String>, JsValue> {
     Err(wrong())
 }
 
-const HEADERS_HINT: &str =
-    "headers must be a plain object, a Fetch Headers, a Map or an array of [name, value] pairs";
-
 fn push_pair(received: &mut ReceivedHeaders, pair: &JsValue) -> Result<(), JsValue> {
     if !Array::is_array(pair) {
-        return Err(bad_argument(HEADERS_HINT));
+        return Err(fail(JsError::headers_shape()));
     }
     let pair = Array::from(pair);
     let name = match (pair.length(), pair.get(0).as_string()) {
         (2, Some(name)) => name,
-        _ => return Err(bad_argument(HEADERS_HINT)),
+        _ => return Err(fail(JsError::headers_shape())),
     };
     for value in field_values(&name, &pair.get(1))? {
         received.push(name.as_bytes(), value.as_bytes());
@@ -96,7 +89,7 @@ fn push_pair(received: &mut ReceivedHeaders, pair: &JsValue) -> Result<(), JsVal
 /// pairs. Every field goes to the facade's one lookup, in order.
 pub(crate) fn request_headers(headers: &JsValue) -> Result<ReceivedHeaders, JsValue> {
     if !headers.is_object() {
-        return Err(bad_argument(HEADERS_HINT));
+        return Err(fail(JsError::headers_shape()));
     }
     let mut received = ReceivedHeaders::new();
     if let Some(pairs) = js_sys::try_iter(headers)? {
@@ -191,14 +184,9 @@ pub(crate) fn body(value: &JsValue) -> Result<Body, JsValue> {
         )));
     }
     if value.is_undefined() || value.is_null() {
-        return Err(fail(JsError::body(format!(
-            "rawBody is missing: {BODY_HINT}"
-        ))));
+        return Err(fail(JsError::body(None, BODY_HINT)));
     }
-    Err(fail(JsError::body(format!(
-        "rawBody is {}: {BODY_HINT}",
-        describe(value)
-    ))))
+    Err(fail(JsError::body(Some(describe(value)), BODY_HINT)))
 }
 
 /// Bytes copied out of a JavaScript body view per step.

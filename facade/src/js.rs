@@ -68,9 +68,38 @@ impl JsError {
         Self::new(JsClass::TypeError, "ERR_FLUXORA_INVALID_ARGUMENT", message)
     }
 
-    /// A body that is not raw bytes (e.g. a parsed JSON object).
-    pub fn body(message: impl Into<String>) -> Self {
+    /// A body that is not raw bytes: `kind` describes what was passed (`None`: nothing),
+    /// `hint` says how to read the raw body in the package's runtimes.
+    ///
+    /// ```
+    /// use fluxora_webhooks_facade::JsError;
+    ///
+    /// let error = JsError::body(Some("an object"), "read it raw");
+    /// assert_eq!(error.message, "rawBody is an object: read it raw");
+    /// assert_eq!(JsError::body(None, "read it raw").message, "rawBody is missing: read it raw");
+    /// ```
+    pub fn body(kind: Option<&str>, hint: &str) -> Self {
+        let message = match kind {
+            Some(kind) => format!("rawBody is {kind}: {hint}"),
+            None => format!("rawBody is missing: {hint}"),
+        };
         Self::new(JsClass::TypeError, "ERR_FLUXORA_INVALID_BODY", message)
+    }
+
+    /// A header field whose value is neither a string nor an array of strings.
+    #[must_use]
+    pub fn header_value(name: &str) -> Self {
+        Self::argument(format!(
+            "header {name} must be a string or an array of strings"
+        ))
+    }
+
+    /// Headers in a form no runtime has them in.
+    #[must_use]
+    pub fn headers_shape() -> Self {
+        Self::argument(
+            "headers must be a plain object, a Fetch Headers, a Map or an array of [name, value] pairs",
+        )
     }
 
     /// `isDuplicateDelivery` returned a promise.
