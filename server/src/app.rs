@@ -6,18 +6,19 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{delete, get, patch, post};
 
-use crate::auth::ApiKeys;
+use crate::auth::Keyring;
 use crate::config::Config;
 use crate::db::Db;
 use crate::delivery::CircuitBreakers;
 use crate::metrics::Metrics;
-use crate::ratelimit::{RateLimiter, rate_limit};
-use crate::routes::{health, indexer, meta, receive, streams, webhooks};
+use crate::middleware;
+use crate::ratelimit::RateLimiter;
+use crate::routes::meta;
+use crate::routes::table::Route;
 use crate::ws::StreamHub;
-use crate::{middleware, openapi};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone, Debug)]
@@ -26,12 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The database.
     pub db: Db,
-    /// Write keys.
-    pub api_keys: Arc<ApiKeys>,
-    /// Admin keys.
-    pub admin_keys: Arc<ApiKeys>,
-    /// The indexer's worker token (as a one-key set).
-    pub indexer_token: Arc<ApiKeys>,
+    /// Write, admin and indexer keys.
+    pub keys: Arc<Keyring>,
     /// Wakes the delivery worker when outbox rows were written.
     pub outbox_wakeup: Arc<Notify>,
     /// Per-endpoint circuit breakers of this instance.
@@ -44,18 +41,18 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// When the process started serving.
     pub started: Instant,
-    /// The database check of `GET /health`, answered from memory for a second.
-    pub health: Arc<crate::routes::health::DatabaseCheck>,
+    /// What `GET /health` and `/metrics` report, measured at most once a second.
+    pub health: Arc<crate::routes::health::HealthCache>,
 }
 
 impl AppState {
     /// State over an open database.
     pub fn new(config: Config, db: Db) -> Self {
         Self {
-            api_keys: Arc::new(ApiKeys::new(&config.api_keys)),
-            admin_keys: Arc::new(ApiKeys::new(&config.admin_api_keys)),
-            indexer_token: Arc::new(ApiKeys::new(
-                &config.indexer.token.iter().cloned().collect::<Vec<_>>(),
+            keys: Arc::new(Keyring::new(
+                &config.api_keys,
+                &config.admin_api_keys,
+                config.indexer.token.as_deref(),
             )),
             outbox_wakeup: Arc::default(),
             hub: Arc::default(),
@@ -73,68 +70,40 @@ impl AppState {
     }
 }
 
-/// The router: every route of [`openapi::ROUTES`] plus the cross-cutting layers
-/// (outermost first: request id, security headers, access log + metrics, rate limits).
+/// The parts of the state a handler, extractor or layer may take alone (`State<Db>`, ...).
+macro_rules! state_parts {
+    ($($part:ty => $field:ident),* $(,)?) => {$(
+        impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        }
+    )*};
+}
+
+state_parts! {
+    Db => db,
+    Arc<Config> => config,
+    Arc<Metrics> => metrics,
+    Arc<Keyring> => keys,
+    Arc<StreamHub> => hub,
+}
+
+/// The router: every route of the [route table](crate::routes::table), each behind the gate
+/// of its access and, where declared, the rate limits; then the cross-cutting layers
+/// (outermost first: request id, security headers, access log + metrics).
 pub fn app(state: AppState) -> Router {
-    debug_assert!(!openapi::ROUTES.is_empty());
-    Router::new()
-        .route("/", get(meta::info))
-        .route("/health", get(health::health))
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
-        .route("/metrics", get(meta::metrics))
-        .route("/openapi.json", get(meta::openapi))
-        .route("/api/streams", post(streams::create).get(streams::list))
-        .route(
-            "/api/streams/{id}",
-            get(streams::get).delete(streams::cancel),
-        )
-        .route("/api/streams/{id}/status", patch(streams::set_status))
-        .route("/internal/webhooks/receive", post(receive::receive))
-        .route("/ws/streams", get(crate::ws::upgrade))
-        .route("/internal/indexer/batches", post(indexer::ingest))
-        .route("/api/admin/indexer/clear-stall", post(indexer::clear_stall))
-        .route("/api/admin/indexer/clear-reorg", post(indexer::clear_reorg))
-        .route(
-            "/api/admin/webhooks/endpoints",
-            post(webhooks::create_endpoint).get(webhooks::list_endpoints),
-        )
-        .route(
-            "/api/admin/webhooks/endpoints/{id}",
-            delete(webhooks::delete_endpoint),
-        )
-        .route(
-            "/api/admin/webhooks/endpoints/{id}/rotate-secret",
-            post(webhooks::rotate_secret),
-        )
-        .route(
-            "/api/admin/webhooks/endpoints/{id}/disable",
-            post(webhooks::disable_endpoint),
-        )
-        .route(
-            "/api/admin/webhooks/endpoints/{id}/enable",
-            post(webhooks::enable_endpoint),
-        )
-        .route(
-            "/api/admin/webhooks/deliveries",
-            get(webhooks::list_deliveries),
-        )
-        .route(
-            "/api/admin/webhooks/deliveries/{id}",
-            get(webhooks::get_delivery),
-        )
-        .route(
-            "/api/admin/webhooks/dead-letters",
-            get(webhooks::list_dead_letters),
-        )
-        .route(
-            "/api/admin/webhooks/dead-letters/{id}/replay",
-            post(webhooks::replay_dead_letter),
-        )
+    let mut router = Router::new();
+    for route in Route::ALL {
+        router = router.route(route.spec().path, route.method_router(&state));
+    }
+    router
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
-        .layer(from_fn_with_state(state.clone(), rate_limit))
-        .layer(from_fn_with_state(state.clone(), middleware::observe))
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            middleware::observe,
+        ))
         .layer(from_fn(middleware::security_headers))
         .layer(from_fn(middleware::request_id))
         .with_state(state)

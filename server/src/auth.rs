@@ -1,15 +1,19 @@
-//! API-key authentication of writes: `Authorization: Bearer <key>` or `X-Api-Key: <key>`.
+//! API-key authentication: `Authorization: Bearer <key>` or `X-Api-Key: <key>`, checked by
+//! the [`gate`] each route's table entry puts in front of its handler.
 //!
 //! Keys are compared as SHA-256 digests in constant time (`subtle`), against every
 //! configured key without stopping early, so neither the length nor the position of a
 //! match shows in the timing.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::util::{sha256, sha256_hex};
 
@@ -63,54 +67,124 @@ pub fn presented_api_key(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Proof that the request carries a valid API key; extracting it answers 401 / 403 otherwise.
-#[derive(Debug, Clone)]
-pub struct WriteAccess {
-    /// A stable, non-secret fingerprint of the key (scope of idempotency keys).
-    pub principal: String,
+/// Who may call a route: declared once per route in [`crate::routes::table`], enforced by
+/// [`gate`] before the handler runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// A write key (`API_KEYS`).
+    Write,
+    /// An admin key (`ADMIN_API_KEYS`).
+    Admin,
+    /// The indexer's worker token (`INDEXER_WORKER_TOKEN`); 503 when none is configured.
+    Indexer,
 }
 
-impl FromRequestParts<AppState> for WriteAccess {
-    type Rejection = AppError;
+/// Every key the server accepts, as digests: the part of the state [`gate`] needs.
+#[derive(Clone, Debug, Default)]
+pub struct Keyring {
+    /// Write keys.
+    pub write: ApiKeys,
+    /// Admin keys.
+    pub admin: ApiKeys,
+    /// The indexer's worker token, when ingestion is configured.
+    pub indexer: Option<ApiKeys>,
+}
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Some(key) = presented_api_key(&parts.headers) else {
-            return Err(AppError::Unauthorized(
-                "An API key is required: Authorization: Bearer <key> or X-Api-Key",
-            ));
-        };
-        if !state.api_keys.accepts(&key) {
-            return Err(AppError::Forbidden("The API key is not valid"));
+impl Keyring {
+    /// Digests of the configured keys.
+    pub fn new(write: &[String], admin: &[String], indexer: Option<&str>) -> Self {
+        Self {
+            write: ApiKeys::new(write),
+            admin: ApiKeys::new(admin),
+            indexer: indexer.map(|token| ApiKeys::new(&[token.to_owned()])),
         }
-        Ok(Self {
-            principal: sha256_hex(key.as_bytes())[..16].to_owned(),
-        })
+    }
+
+    /// The caller's principal under `access`, or the answer that refuses it.
+    pub fn admit(&self, access: Access, headers: &HeaderMap) -> Result<Principal, AppError> {
+        let (keys, missing, invalid) = match access {
+            Access::Public => return Ok(Principal::anonymous()),
+            Access::Write => (
+                &self.write,
+                "An API key is required: Authorization: Bearer <key> or X-Api-Key",
+                "The API key is not valid",
+            ),
+            Access::Admin => (
+                &self.admin,
+                "An admin API key is required: Authorization: Bearer <key> or X-Api-Key",
+                "The admin API key is not valid",
+            ),
+            Access::Indexer => match &self.indexer {
+                Some(keys) => (
+                    keys,
+                    "The indexer worker token is required: Authorization: Bearer <token>",
+                    "The indexer worker token is not valid",
+                ),
+                None => {
+                    return Err(AppError::Unavailable(
+                        "Chain-event ingestion is not configured (INDEXER_WORKER_TOKEN)",
+                    ));
+                }
+            },
+        };
+        let Some(key) = presented_api_key(headers) else {
+            return Err(AppError::Unauthorized(missing));
+        };
+        if !keys.accepts(&key) {
+            return Err(AppError::Forbidden(invalid));
+        }
+        Ok(Principal(sha256_hex(key.as_bytes())[..16].to_owned()))
     }
 }
 
-/// Proof that the request carries a valid admin API key (`ADMIN_API_KEYS`); 401 / 403 otherwise.
-#[derive(Debug, Clone, Copy)]
-pub struct AdminAccess;
+/// A stable, non-secret fingerprint of the key a request was admitted with (empty when the
+/// route is public); the scope of idempotency keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal(pub String);
 
-impl FromRequestParts<AppState> for AdminAccess {
+impl Principal {
+    fn anonymous() -> Self {
+        Self(String::new())
+    }
+}
+
+/// The state of one route's [`gate`]: its declared access and the keys.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    /// The route's access.
+    pub access: Access,
+    /// The keys.
+    pub keys: Arc<Keyring>,
+}
+
+/// Admits the request under the route's access (401 / 403, or 503 for an unconfigured
+/// indexer), recording its [`Principal`] for the handler.
+pub async fn gate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    match gate.keys.admit(gate.access, request.headers()) {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Some(key) = presented_api_key(&parts.headers) else {
-            return Err(AppError::Unauthorized(
-                "An admin API key is required: Authorization: Bearer <key> or X-Api-Key",
-            ));
-        };
-        if !state.admin_keys.accepts(&key) {
-            return Err(AppError::Forbidden("The admin API key is not valid"));
-        }
-        Ok(Self)
+    /// The principal [`gate`] admitted; a route whose table entry is public has none, which
+    /// answers 401 rather than running a write unauthenticated.
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Self>()
+            .filter(|p| !p.0.is_empty())
+            .cloned()
+            .ok_or(AppError::Unauthorized(
+                "An API key is required: Authorization: Bearer <key> or X-Api-Key",
+            ))
     }
 }
 

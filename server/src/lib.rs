@@ -20,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod delivery;
+pub mod domain;
 pub mod egress;
 pub mod error;
 pub mod extract;

@@ -1,5 +1,6 @@
 //! Cross-cutting layers: request ids, security headers, access logs and metrics.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -7,8 +8,8 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::AppState;
 use crate::error::REQUEST_ID;
+use crate::metrics::Metrics;
 use crate::util::uuid_v4;
 
 /// `x-request-id`.
@@ -96,7 +97,11 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 /// Logs one line per request (never bodies, signatures or secrets) and records metrics.
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn observe(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request
@@ -106,9 +111,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    state
-        .metrics
-        .record_request(method.as_str(), &route, status, elapsed);
+    metrics.record_request(method.as_str(), &route, status, elapsed);
     let request_id = response
         .headers()
         .get(REQUEST_ID_HEADER)

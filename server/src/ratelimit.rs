@@ -1,13 +1,13 @@
 //! Fixed-window rate limits per client IP and per API key, with `X-RateLimit-*` headers.
 //!
 //! Counters live in this process: with several instances each enforces its own share.
-//! Health, metrics, the signed webhook receiver and the indexer's batches are exempt (the
-//! receiver authenticates every request by signature, the indexer by its token, and
-//! throttling a sender only makes it retry).
+//! The route table says which routes count: not health, metrics, the signed webhook receiver
+//! or the indexer's batches (the receiver authenticates every request by signature, the
+//! indexer by its token, and throttling a sender only makes it retry).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::auth::presented_api_key;
+use crate::config::RateLimits;
 use crate::error::AppError;
 use crate::util::sha256_hex;
 
@@ -100,14 +101,6 @@ impl RateLimiter {
     }
 }
 
-fn exempt(path: &str) -> bool {
-    path == "/health"
-        || path.starts_with("/health/")
-        || path == "/metrics"
-        || path == "/internal/webhooks/receive"
-        || path == "/internal/indexer/batches"
-}
-
 fn client_ip(request: &Request, trust_proxy: bool) -> String {
     client_ip_of(
         request.headers(),
@@ -151,18 +144,39 @@ fn set_headers(response: &mut Response, decision: Decision) {
     }
 }
 
-/// Applies the per-IP and per-API-key limits; answers 429 with `Retry-After` when exceeded.
-pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limits = state.config.rate_limits;
-    if exempt(request.uri().path()) {
-        return next.run(request).await;
+/// The part of the state the rate limits need.
+#[derive(Clone, Debug)]
+pub struct Throttle {
+    /// The configured limits.
+    pub limits: RateLimits,
+    /// The counters.
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl Throttle {
+    /// The limits and counters of `state`.
+    pub fn from_state(state: &AppState) -> Self {
+        Self {
+            limits: state.config.rate_limits,
+            limiter: state.rate_limiter.clone(),
+        }
     }
+}
+
+/// Applies the per-IP and per-API-key limits to the routes the table declares throttled;
+/// answers 429 with `Retry-After` when exceeded.
+pub async fn rate_limit(
+    State(throttle): State<Throttle>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limits = throttle.limits;
     let now = Instant::now();
     let mut tightest: Option<Decision> = None;
     if limits.per_ip > 0 {
         let ip = client_ip(&request, limits.trust_proxy);
-        let decision = state
-            .rate_limiter
+        let decision = throttle
+            .limiter
             .check(&format!("ip:{ip}"), limits.per_ip, now);
         tightest = Some(decision);
     }
@@ -172,8 +186,8 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
     {
         let fingerprint = sha256_hex(key.as_bytes());
         let decision =
-            state
-                .rate_limiter
+            throttle
+                .limiter
                 .check(&format!("key:{fingerprint}"), limits.per_api_key, now);
         if tightest.is_none_or(|d| !decision.allowed || decision.remaining < d.remaining) {
             tightest = Some(decision);

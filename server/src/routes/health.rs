@@ -2,44 +2,78 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::{ApiResponse, AppError};
 use crate::util::now_rfc3339;
 
-/// The last database check of `GET /health`: monitors poll it often, so the database is
-/// asked at most once a second (and for at most a second).
+/// What `GET /health` and `/metrics` report of the dependencies, measured at most once a
+/// second (and within a second): monitors poll often, and a poll must not become a query.
 #[derive(Debug, Default)]
-pub struct DatabaseCheck(std::sync::Mutex<Option<(std::time::Instant, bool)>>);
+pub struct HealthCache(tokio::sync::Mutex<Option<(Instant, Snapshot)>>);
 
-impl DatabaseCheck {
-    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+/// One measurement of the dependencies.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// The database answered.
+    pub database_ok: bool,
+    /// The indexer's check (see [`crate::routes::indexer::health_check`]).
+    pub indexer: Value,
+}
 
-    async fn database_ok(&self, state: &AppState) -> bool {
-        let cached = *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, ok)) = cached.filter(|(at, _)| at.elapsed() < Self::FRESH_FOR) {
-            return ok;
+impl HealthCache {
+    const FRESH_FOR: Duration = Duration::from_secs(1);
+
+    /// The last snapshot while it is fresh, else a new one (one caller measures, the
+    /// others wait for its answer).
+    pub async fn snapshot(&self, state: &AppState) -> Snapshot {
+        let mut cached = self.0.lock().await;
+        if let Some((_, snapshot)) = cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < Self::FRESH_FOR)
+        {
+            return snapshot.clone();
         }
-        let ping = tokio::time::timeout(Self::FRESH_FOR, state.db.ping()).await;
-        let ok = matches!(ping, Ok(Ok(())));
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some((std::time::Instant::now(), ok));
-        ok
+        let measure = async {
+            let database_ok = state.db.ping().await.is_ok();
+            let indexer = if database_ok {
+                crate::routes::indexer::health_check(state).await
+            } else {
+                json!({ "status": "unknown" })
+            };
+            Snapshot {
+                database_ok,
+                indexer,
+            }
+        };
+        let snapshot = tokio::time::timeout(Self::FRESH_FOR, measure)
+            .await
+            .unwrap_or_else(|_| Snapshot {
+                database_ok: false,
+                indexer: json!({ "status": "unknown" }),
+            });
+        *cached = Some((Instant::now(), snapshot.clone()));
+        snapshot
+    }
+}
+
+impl HealthCache {
+    /// Forgets the snapshot, after a write that changes what it reports.
+    pub async fn invalidate(&self) {
+        *self.0.lock().await = None;
     }
 }
 
 /// Overall health: always 200 while the process serves; `status` is `degraded` when the
 /// database does not answer.
 pub async fn health(State(state): State<AppState>) -> Response {
-    let database_ok = state.health.database_ok(&state).await;
-    let indexer = crate::routes::indexer::health_check(&state).await;
+    let Snapshot {
+        database_ok,
+        indexer,
+    } = state.health.snapshot(&state).await;
     ApiResponse::ok(json!({
         "status": if database_ok { "ok" } else { "degraded" },
         "service": "fluxora-server",

@@ -8,22 +8,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::auth::{AdminAccess, presented_api_key};
+use crate::domain::stream::chain_stream;
+use crate::domain::{MAX_ID_LEN, well_formed_id};
 use crate::error::{ApiResponse, AppError};
 use crate::extract::JsonBody;
-use crate::routes::streams::chain_stream;
 use crate::store::chain::{self, ChainEvent, ChainKind, IndexerState};
 use crate::util::unix_millis;
 
 /// Events per batch.
 pub const MAX_BATCH_EVENTS: usize = 1000;
-
-fn valid_id(text: &str, max: usize) -> bool {
-    (1..=max).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.' || b == b':')
-}
 
 fn problem(index: usize, field: &str, code: &str, message: &str) -> Value {
     json!({ "index": index, "field": field, "code": code, "message": message })
@@ -46,14 +39,14 @@ fn parse_batch(body: &Value, now_ms: i64) -> Result<Vec<ChainEvent>, AppError> {
     let mut hashes: HashMap<i64, String> = HashMap::new();
     for (index, item) in list.iter().enumerate() {
         let text = |field: &str| item.get(field).and_then(Value::as_str);
-        let event_id = text("eventId").filter(|id| valid_id(id, 128));
+        let event_id = text("eventId").filter(|id| well_formed_id(id, 128));
         let ledger = item
             .get("ledger")
             .and_then(Value::as_u64)
             .and_then(|l| i64::try_from(l).ok())
             .filter(|l| *l > 0);
-        let ledger_hash = text("ledgerHash").filter(|h| valid_id(h, 128));
-        let stream_id = text("streamId").filter(|id| valid_id(id, 64));
+        let ledger_hash = text("ledgerHash").filter(|h| well_formed_id(h, 128));
+        let stream_id = text("streamId").filter(|id| well_formed_id(id, MAX_ID_LEN));
         let kind = text("type").and_then(ChainKind::parse);
         let payload = item.get("payload").filter(|p| p.is_object());
         for (ok, field, code, message) in [
@@ -147,35 +140,6 @@ fn parse_batch(body: &Value, now_ms: i64) -> Result<Vec<ChainEvent>, AppError> {
     Ok(events)
 }
 
-/// Proof that the request carries the indexer's worker token (compared as SHA-256 digests in
-/// constant time); 503 when ingestion is not configured, 401 / 403 otherwise.
-#[derive(Debug, Clone, Copy)]
-pub struct IndexerAccess;
-
-impl axum::extract::FromRequestParts<AppState> for IndexerAccess {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if state.config.indexer.token.is_none() {
-            return Err(AppError::Unavailable(
-                "Chain-event ingestion is not configured (INDEXER_WORKER_TOKEN)",
-            ));
-        }
-        let Some(token) = presented_api_key(&parts.headers) else {
-            return Err(AppError::Unauthorized(
-                "The indexer worker token is required: Authorization: Bearer <token>",
-            ));
-        };
-        if !state.indexer_token.accepts(&token) {
-            return Err(AppError::Forbidden("The indexer worker token is not valid"));
-        }
-        Ok(Self)
-    }
-}
-
 fn safe_ledger(state: &AppState, last_ledger: i64) -> Option<i64> {
     let depth = i64::try_from(state.config.indexer.finality_ledgers).unwrap_or(i64::MAX);
     (last_ledger > 0).then(|| last_ledger.saturating_sub(depth).max(0))
@@ -183,11 +147,7 @@ fn safe_ledger(state: &AppState, last_ledger: i64) -> Option<i64> {
 
 /// `POST /internal/indexer/batches` with `{ events: [{ eventId, ledger, ledgerHash, streamId,
 /// type, payload }] }` and the worker token (`Authorization: Bearer` or `X-Api-Key`).
-pub async fn ingest(
-    State(state): State<AppState>,
-    _worker: IndexerAccess,
-    body: JsonBody,
-) -> Result<Response, AppError> {
+pub async fn ingest(State(state): State<AppState>, body: JsonBody) -> Result<Response, AppError> {
     let now = unix_millis();
     let events = parse_batch(&body.value, now)?;
     let threshold_ms = i64::try_from(
@@ -199,6 +159,7 @@ pub async fn ingest(
     )
     .unwrap_or(i64::MAX);
     let outcome = chain::ingest(&state.db, &events, chain_stream, now, threshold_ms).await?;
+    state.health.invalidate().await;
     if let Some(reorg) = &outcome.reorg {
         tracing::warn!(
             from_ledger = reorg.from_ledger,
@@ -280,10 +241,7 @@ pub async fn health_check(state: &AppState) -> Value {
 }
 
 /// `POST /api/admin/indexer/clear-stall`: 409 `INDEXER_LAGGING` while still behind.
-pub async fn clear_stall(
-    State(state): State<AppState>,
-    _admin: AdminAccess,
-) -> Result<Response, AppError> {
+pub async fn clear_stall(State(state): State<AppState>) -> Result<Response, AppError> {
     if state.config.indexer.token.is_none() {
         return Err(AppError::Unavailable(
             "Chain-event ingestion is not configured",
@@ -300,20 +258,19 @@ pub async fn clear_stall(
         });
     }
     chain::set_stall_latched(&state.db, false).await?;
+    state.health.invalidate().await;
     tracing::info!("indexer stall cleared");
     Ok(ApiResponse::ok(health_check(&state).await).into_response())
 }
 
 /// `POST /api/admin/indexer/clear-reorg`: resets `reorgDetected`.
-pub async fn clear_reorg(
-    State(state): State<AppState>,
-    _admin: AdminAccess,
-) -> Result<Response, AppError> {
+pub async fn clear_reorg(State(state): State<AppState>) -> Result<Response, AppError> {
     if state.config.indexer.token.is_none() {
         return Err(AppError::Unavailable(
             "Chain-event ingestion is not configured",
         ));
     }
     chain::clear_reorg(&state.db).await?;
+    state.health.invalidate().await;
     Ok(ApiResponse::ok(health_check(&state).await).into_response())
 }

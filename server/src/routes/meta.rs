@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::error::{ApiResponse, AppError};
+use crate::routes::table::Route;
 
 /// API info.
 pub async fn info() -> Response {
@@ -16,9 +17,9 @@ pub async fn info() -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "docs": "/openapi.json",
         "health": "/health",
-        "endpoints": crate::openapi::ROUTES
+        "endpoints": Route::ALL
             .iter()
-            .map(|r| format!("{} {}", r.method.to_uppercase(), r.path))
+            .map(|r| format!("{} {}", r.spec().verb.as_str().to_uppercase(), r.spec().path))
             .collect::<Vec<_>>(),
     }))
     .into_response()
@@ -31,7 +32,7 @@ pub async fn openapi() -> Response {
 
 /// Prometheus text metrics.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let database_up = state.db.ping().await.is_ok();
+    let database_up = state.health.snapshot(&state).await.database_ok;
     (
         [(
             header::CONTENT_TYPE,

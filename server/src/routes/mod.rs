@@ -5,4 +5,5 @@ pub mod indexer;
 pub mod meta;
 pub mod receive;
 pub mod streams;
+pub mod table;
 pub mod webhooks;

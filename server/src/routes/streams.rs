@@ -8,179 +8,21 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fluxora_webhooks::decimal::{self, DecimalError};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::auth::WriteAccess;
+use crate::auth::Principal;
+use crate::domain::stream::{self as stream_rules, FieldError, new_stream, validation};
 use crate::error::{ApiResponse, AppError};
 use crate::extract::JsonBody;
 use crate::stellar::validate_account_id;
 use crate::store::streams::{self, Created, ListFilter, Stream, StreamStatus, Transition};
-use crate::util::{random_hex, sha256_hex, unix_millis};
+use crate::util::{sha256_hex, unix_millis};
 
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 20;
 /// Largest page size.
 pub const MAX_LIMIT: u32 = 100;
-
-/// One invalid field.
-#[derive(Debug, Clone)]
-struct FieldError {
-    field: &'static str,
-    code: &'static str,
-    message: String,
-}
-
-impl FieldError {
-    fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-fn validation(errors: &[FieldError]) -> AppError {
-    let message = match errors {
-        [only] => format!("{}: {}", only.field, only.message),
-        _ => format!("{} fields are invalid", errors.len()),
-    };
-    AppError::Validation {
-        message,
-        details: Some(Value::Array(
-            errors
-                .iter()
-                .map(|e| json!({ "field": e.field, "code": e.code, "message": e.message }))
-                .collect(),
-        )),
-    }
-}
-
-fn account(field: &'static str, value: Option<&Value>) -> Result<String, FieldError> {
-    match value {
-        None | Some(Value::Null) => Err(FieldError::new(field, "REQUIRED", "is required")),
-        Some(Value::String(id)) => validate_account_id(id)
-            .map(|()| id.clone())
-            .map_err(|e| FieldError::new(field, e.code(), e.message())),
-        Some(_) => Err(FieldError::new(
-            field,
-            "INVALID_TYPE",
-            "must be a Stellar account id string",
-        )),
-    }
-}
-
-/// An amount through the core's decimal module: normalized text, or the core's error code.
-fn amount(
-    field: &'static str,
-    value: Option<&Value>,
-    must_be_positive: bool,
-) -> Result<String, FieldError> {
-    let fail = |e: DecimalError| FieldError::new(field, e.code(), e.to_string());
-    let text = match value {
-        None | Some(Value::Null) => return Err(fail(DecimalError::EmptyValue)),
-        Some(Value::String(text)) => text,
-        Some(_) => return Err(fail(DecimalError::InvalidType)),
-    };
-    let parsed = decimal::parse_amount(text).map_err(fail)?;
-    if parsed.is_negative() && !parsed.is_zero() {
-        return Err(FieldError::new(
-            field,
-            "AMOUNT_NEGATIVE",
-            "must not be negative",
-        ));
-    }
-    if must_be_positive && parsed.is_zero() {
-        return Err(FieldError::new(
-            field,
-            "AMOUNT_NOT_POSITIVE",
-            "must be greater than 0",
-        ));
-    }
-    // `-0` is zero: store it as `0`.
-    Ok(parsed.as_str().trim_start_matches(['-', '+']).to_owned())
-}
-
-fn unix_time(field: &'static str, value: Option<&Value>) -> Result<Option<i64>, FieldError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .and_then(|v| i64::try_from(v).ok())
-            .map(Some)
-            .ok_or_else(|| {
-                FieldError::new(field, "INVALID_INTEGER", "must be a non-negative integer")
-            }),
-        Some(_) => Err(FieldError::new(
-            field,
-            "INVALID_INTEGER",
-            "must be a non-negative integer",
-        )),
-    }
-}
-
-/// A stream created by a chain event: the create-stream fields of `payload` under the chain's
-/// `stream_id` (`None` when a field is invalid).
-pub fn chain_stream(stream_id: &str, payload: &Value, now_ms: i64) -> Option<Stream> {
-    let mut stream = new_stream(payload, now_ms).ok()?;
-    stream.id = stream_id.to_owned();
-    Some(stream)
-}
-
-/// Validates a create request into a new stream.
-fn new_stream(body: &Value, now_ms: i64) -> Result<Stream, AppError> {
-    let Some(object) = body.as_object() else {
-        return Err(AppError::validation("The body must be a JSON object"));
-    };
-    let mut errors = Vec::new();
-    let mut take =
-        |result: Result<String, FieldError>| result.map_err(|e| errors.push(e)).unwrap_or_default();
-    let sender = take(account("sender", object.get("sender")));
-    let recipient = take(account("recipient", object.get("recipient")));
-    let deposit_amount = take(amount("depositAmount", object.get("depositAmount"), true));
-    let rate_per_second = take(amount("ratePerSecond", object.get("ratePerSecond"), false));
-    let start_time = unix_time("startTime", object.get("startTime"))
-        .map_err(|e| errors.push(e))
-        .unwrap_or_default();
-    let end_time = unix_time("endTime", object.get("endTime"))
-        .map_err(|e| errors.push(e))
-        .unwrap_or_default();
-    if !sender.is_empty() && sender == recipient {
-        errors.push(FieldError::new(
-            "recipient",
-            "SAME_AS_SENDER",
-            "must differ from sender",
-        ));
-    }
-    let start_time = start_time.unwrap_or(now_ms / 1000);
-    if let Some(end) = end_time
-        && end <= start_time
-    {
-        errors.push(FieldError::new(
-            "endTime",
-            "END_BEFORE_START",
-            "must be after startTime",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(validation(&errors));
-    }
-    Ok(Stream {
-        id: format!("str_{}", random_hex(12)),
-        sender,
-        recipient,
-        deposit_amount,
-        rate_per_second,
-        start_time,
-        end_time,
-        status: StreamStatus::Active,
-        created_at: crate::util::rfc3339_from_millis(now_ms),
-        updated_at: crate::util::rfc3339_from_millis(now_ms),
-        created_ms: now_ms,
-    })
-}
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     let Some(value) = headers.get("idempotency-key") else {
@@ -202,7 +44,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
 /// `POST /api/streams`.
 pub async fn create(
     State(state): State<AppState>,
-    access: WriteAccess,
+    principal: Principal,
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, AppError> {
@@ -212,7 +54,7 @@ pub async fn create(
     let request_hash = sha256_hex(format!("POST /api/streams\n{}", body.value).as_bytes());
     let idempotency = key
         .as_deref()
-        .map(|k| (access.principal.as_str(), k, request_hash.as_str()));
+        .map(|k| (principal.0.as_str(), k, request_hash.as_str()));
     match streams::create(&state.db, &stream, idempotency).await? {
         Created::New(stream, event) => {
             tracing::info!(stream_id = %stream.id, "stream created");
@@ -258,11 +100,7 @@ pub async fn list(
     if let Some(status) = params.get("status") {
         match StreamStatus::parse(status) {
             Some(s) => filter.status = Some(s),
-            None => errors.push(FieldError::new(
-                "status",
-                "INVALID_STATUS",
-                "must be one of active, paused, completed, cancelled",
-            )),
+            None => errors.push(stream_rules::invalid_status()),
         }
     }
     for (field, slot) in [
@@ -380,7 +218,6 @@ fn transition_answer(
 /// `DELETE /api/streams/{id}`: cancels (409 when already cancelled or completed).
 pub async fn cancel(
     State(state): State<AppState>,
-    _access: WriteAccess,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let id = stream_id(path)?;
@@ -395,22 +232,11 @@ pub async fn cancel(
 /// `PATCH /api/streams/{id}/status` with `{ "status": ... }`.
 pub async fn set_status(
     State(state): State<AppState>,
-    _access: WriteAccess,
     path: Result<Path<String>, PathRejection>,
     body: JsonBody,
 ) -> Result<Response, AppError> {
     let id = stream_id(path)?;
-    let to = match body.value.get("status") {
-        Some(Value::String(name)) => StreamStatus::parse(name),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        validation(&[FieldError::new(
-            "status",
-            "INVALID_STATUS",
-            "must be one of active, paused, completed, cancelled",
-        )])
-    })?;
+    let to = stream_rules::requested_status(&body.value)?;
     transition_answer(
         &state,
         streams::transition(&state.db, &id, to, unix_millis()).await?,

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::auth::AdminAccess;
+use crate::domain::{MAX_ID_LEN, well_formed_id};
 use crate::error::{ApiResponse, AppError};
 use crate::extract::JsonBody;
 use crate::store::endpoints::{self, Endpoint};
@@ -21,6 +21,8 @@ use crate::util::{random_hex, unix_millis};
 
 /// Longest accepted endpoint URL.
 pub const MAX_URL_LEN: usize = 2048;
+/// Largest page of the delivery lists.
+pub const MAX_DELIVERY_LIMIT: u32 = 500;
 
 /// Why a URL is not accepted as an endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +145,6 @@ fn with_circuit(state: &AppState, endpoint: &Endpoint) -> Value {
 /// shown this once.
 pub async fn create_endpoint(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     body: JsonBody,
 ) -> Result<Response, AppError> {
     let Some(object) = body.value.as_object() else {
@@ -186,10 +187,7 @@ pub async fn create_endpoint(
 }
 
 /// `GET /api/admin/webhooks/endpoints` (never with secrets).
-pub async fn list_endpoints(
-    State(state): State<AppState>,
-    _admin: AdminAccess,
-) -> Result<Response, AppError> {
+pub async fn list_endpoints(State(state): State<AppState>) -> Result<Response, AppError> {
     let list: Vec<Value> = endpoints::list(&state.db)
         .await?
         .iter()
@@ -204,7 +202,6 @@ pub async fn list_endpoints(
 /// answered this once.
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Response, AppError> {
@@ -214,6 +211,9 @@ pub async fn rotate_secret(
     } else {
         let value: Value = serde_json::from_slice(&body)
             .map_err(|_| AppError::validation("Malformed JSON body"))?;
+        if !value.is_object() {
+            return Err(AppError::validation("The body must be a JSON object"));
+        }
         match value.get("secret") {
             None | Some(Value::Null) => new_secret(),
             Some(Value::String(secret))
@@ -260,7 +260,6 @@ async fn set_enabled(
 /// `POST /api/admin/webhooks/endpoints/{id}/disable`: no new rows; pending rows wait.
 pub async fn disable_endpoint(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     set_enabled(&state, path, false).await
@@ -269,7 +268,6 @@ pub async fn disable_endpoint(
 /// `POST /api/admin/webhooks/endpoints/{id}/enable`.
 pub async fn enable_endpoint(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     set_enabled(&state, path, true).await
@@ -278,7 +276,6 @@ pub async fn enable_endpoint(
 /// `DELETE /api/admin/webhooks/endpoints/{id}`: with its deliveries and their attempts.
 pub async fn delete_endpoint(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let id = path_id(path)?;
@@ -294,6 +291,18 @@ fn delivery_filter(
     status: Option<&str>,
 ) -> Result<(DeliveryFilter, u32), AppError> {
     let Query(params) = query.map_err(|e| AppError::validation(format!("Bad query: {e}")))?;
+    for field in ["endpointId", "streamId"] {
+        if params
+            .get(field)
+            .is_some_and(|id| !well_formed_id(id, MAX_ID_LEN))
+        {
+            return Err(field_error(
+                field,
+                "INVALID_ID",
+                "must be 1 to 64 characters of [A-Za-z0-9_.:-]",
+            ));
+        }
+    }
     let mut filter = DeliveryFilter {
         status: status.map(str::to_owned),
         endpoint_id: params.get("endpointId").cloned(),
@@ -314,7 +323,7 @@ fn delivery_filter(
     let limit = match params.get("limit") {
         None => 50,
         Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if (1..=500).contains(&n) => n,
+            Ok(n) if (1..=MAX_DELIVERY_LIMIT).contains(&n) => n,
             _ => {
                 return Err(field_error(
                     "limit",
@@ -331,7 +340,6 @@ fn delivery_filter(
 /// newest first.
 pub async fn list_deliveries(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let (filter, limit) = delivery_filter(query, None)?;
@@ -341,7 +349,6 @@ pub async fn list_deliveries(
 /// `GET /api/admin/webhooks/deliveries/{id}`: the delivery and every attempt.
 pub async fn get_delivery(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let id = path_id(path)?;
@@ -356,7 +363,6 @@ pub async fn get_delivery(
 /// `GET /api/admin/webhooks/dead-letters` (filters `endpointId`, `streamId`, `limit`).
 pub async fn list_dead_letters(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let (filter, limit) = delivery_filter(query, Some("dead"))?;
@@ -367,7 +373,6 @@ pub async fn list_dead_letters(
 /// budget (409 `NOT_DEAD_LETTER` when it is not one).
 pub async fn replay_dead_letter(
     State(state): State<AppState>,
-    _admin: AdminAccess,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let id = path_id(path)?;
