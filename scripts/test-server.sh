@@ -44,3 +44,6 @@ else
   echo "*** Start PostgreSQL (database 'test', trust auth) or set FLUXORA_TEST_POSTGRES_URL." >&2
   cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store --test outage
 fi
+
+step "fluxora-server: schema-driven test (schemathesis, pinned) against a live server, egress to loopback port 9 only"
+bash "$ROOT/scripts/schemathesis.sh"

@@ -30,6 +30,8 @@ pub enum Refusal {
     Port,
     /// A name that resolves to no allowed address.
     NoAllowedAddress,
+    /// Any address outside the allowed networks, under an allow-list-only policy.
+    NotAllowListed,
 }
 
 impl Refusal {
@@ -52,6 +54,9 @@ impl Refusal {
                 "uses a port the egress policy does not allow (80 and 443 unless configured)"
             }
             Self::NoAllowedAddress => "resolves to no address the egress policy allows",
+            Self::NotAllowListed => {
+                "is outside the networks the egress policy allows (EGRESS_ALLOW_ONLY)"
+            }
         }
     }
 }
@@ -63,6 +68,8 @@ pub struct EgressPolicy {
     allowed: Vec<(IpAddr, u8)>,
     /// Allowed destination ports; `None`: any.
     ports: Option<Vec<u16>>,
+    /// Refuse public addresses too: only `allowed` may be reached (tests, closed networks).
+    only: bool,
 }
 
 fn in_network(ip: IpAddr, (network, prefix): (IpAddr, u8)) -> bool {
@@ -130,11 +137,11 @@ impl EgressPolicy {
     /// ```
     /// use fluxora_server::egress::EgressPolicy;
     ///
-    /// let policy = EgressPolicy::parse(&["loopback".into()], "any").unwrap();
+    /// let policy = EgressPolicy::parse(&["loopback".into()], "any", false).unwrap();
     /// assert!(policy.check_ip("127.0.0.1".parse().unwrap()).is_ok());
     /// assert!(policy.check_ip("10.0.0.5".parse().unwrap()).is_err());
     /// ```
-    pub fn parse(allow: &[String], ports: &str) -> Result<Self, String> {
+    pub fn parse(allow: &[String], ports: &str, only: bool) -> Result<Self, String> {
         let mut allowed = Vec::new();
         for item in allow.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
             if item.eq_ignore_ascii_case("loopback") {
@@ -176,13 +183,20 @@ impl EgressPolicy {
                 })?;
             Some(list)
         };
-        Ok(Self { allowed, ports })
+        Ok(Self {
+            allowed,
+            ports,
+            only,
+        })
     }
 
     /// Whether the worker may connect to `ip`.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), Refusal> {
         if self.allowed.iter().any(|network| in_network(ip, *network)) {
             return Ok(());
+        }
+        if self.only {
+            return Err(Refusal::NotAllowListed);
         }
         let class = match ip {
             IpAddr::V4(ip) => v4_class(ip),
@@ -223,7 +237,13 @@ impl EgressPolicy {
         let Ok(Ok(addresses)) =
             tokio::time::timeout(std::time::Duration::from_secs(2), lookup).await
         else {
-            return Ok(());
+            // A name that does not resolve now may later; only an allow-list-only policy,
+            // which can never reach it unless it resolves into the list, refuses it now.
+            return if self.only {
+                Err(Refusal::NoAllowedAddress)
+            } else {
+                Ok(())
+            };
         };
         let mut first_refusal = None;
         for address in addresses {
@@ -272,7 +292,7 @@ mod tests {
 
     #[test]
     fn refuses_every_internal_class_by_default() {
-        let policy = EgressPolicy::parse(&[], "80,443").unwrap();
+        let policy = EgressPolicy::parse(&[], "80,443", false).unwrap();
         for (ip, want) in [
             ("127.0.0.1", Refusal::Loopback),
             ("10.0.0.5", Refusal::Private),
@@ -302,7 +322,7 @@ mod tests {
     #[test]
     fn allows_what_is_configured_and_nothing_more() {
         let policy =
-            EgressPolicy::parse(&["loopback".into(), "10.1.0.0/16".into()], "any").unwrap();
+            EgressPolicy::parse(&["loopback".into(), "10.1.0.0/16".into()], "any", false).unwrap();
         assert_eq!(refusal(&policy, "127.0.0.1"), None);
         assert_eq!(refusal(&policy, "::1"), None);
         assert_eq!(refusal(&policy, "10.1.2.3"), None);
@@ -312,10 +332,33 @@ mod tests {
             Some(Refusal::Ipv4Mapped)
         );
         assert!(policy.check_port(6379).is_ok());
-        let strict = EgressPolicy::parse(&[], "443").unwrap();
+        let strict = EgressPolicy::parse(&[], "443", false).unwrap();
         assert_eq!(strict.check_port(80), Err(Refusal::Port));
-        assert!(EgressPolicy::parse(&["10.0.0.0/40".into()], "any").is_err());
-        assert!(EgressPolicy::parse(&["example.com".into()], "any").is_err());
-        assert!(EgressPolicy::parse(&[], "http").is_err());
+        assert!(EgressPolicy::parse(&["10.0.0.0/40".into()], "any", false).is_err());
+        assert!(EgressPolicy::parse(&["example.com".into()], "any", false).is_err());
+        assert!(EgressPolicy::parse(&[], "http", false).is_err());
+    }
+
+    #[tokio::test]
+    async fn an_allow_list_only_policy_refuses_public_addresses_and_unresolvable_names() {
+        let only = EgressPolicy::parse(&["loopback".into()], "any", true).unwrap();
+        assert_eq!(only.check_ip("127.0.0.1".parse().unwrap()), Ok(()));
+        assert_eq!(only.check_ip("::1".parse().unwrap()), Ok(()));
+        assert_eq!(
+            only.check_ip("93.184.216.34".parse().unwrap()),
+            Err(Refusal::NotAllowListed)
+        );
+        let url = |text: &str| reqwest::Url::parse(text).unwrap();
+        assert_eq!(
+            only.check_endpoint(&url("http://127.0.0.1:9/")).await,
+            Ok(())
+        );
+        assert!(
+            only.check_endpoint(&url("https://example.invalid/"))
+                .await
+                .is_err()
+        );
+        let open = EgressPolicy::parse(&["loopback".into()], "any", false).unwrap();
+        assert_eq!(open.check_ip("93.184.216.34".parse().unwrap()), Ok(()));
     }
 }

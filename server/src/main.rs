@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use fluxora_server::cli::{Cli, Command, ServeArgs, run_send, run_sign, run_verify};
-use fluxora_server::config::Config;
+use fluxora_server::cli::{Cli, Command, run_send, run_sign, run_verify};
+use fluxora_server::config::{Config, ServeOptions};
 use fluxora_server::{logging, server};
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -14,7 +14,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-fn serve(args: &ServeArgs) -> ExitCode {
+fn serve(args: &ServeOptions) -> ExitCode {
     let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(err) => {

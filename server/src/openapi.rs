@@ -328,7 +328,7 @@ fn parameters(spec: &RouteSpec) -> Vec<Value> {
         .collect()
 }
 
-fn operation(spec: &RouteSpec) -> Value {
+fn operation(route: Route, spec: &RouteSpec) -> Value {
     let mut responses = Map::new();
     for status in spec.all_statuses() {
         let mut response = json!({ "description": status.to_string() });
@@ -338,7 +338,11 @@ fn operation(spec: &RouteSpec) -> Value {
         }
         responses.insert(status.to_string(), response);
     }
-    let mut op = json!({ "summary": spec.summary, "responses": responses });
+    let mut op = json!({
+        "operationId": format!("{route:?}"),
+        "summary": spec.summary,
+        "responses": responses,
+    });
     if let Some(description) = spec.description {
         op["description"] = json!(description);
     }
@@ -369,7 +373,7 @@ pub fn document() -> Value {
         let item = paths
             .entry(spec.path.to_owned())
             .or_insert_with(|| Value::Object(Map::new()));
-        item[spec.verb.as_str()] = operation(spec);
+        item[spec.verb.as_str()] = operation(*route, spec);
     }
     json!({
         "openapi": "3.1.0",

@@ -14,8 +14,15 @@ use fluxora_webhooks_facade::{Accepted, ReceivedHeaders};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
 use crate::app::AppState;
+use crate::config::WebhookConfig;
+use crate::db::Db;
 use crate::error::current_request_id;
+use crate::metrics::Metrics;
 use crate::store::replay::{self, CapturedEntry};
 
 /// A delivery that passed every check of the contract and is reserved in the replay store
@@ -104,12 +111,12 @@ fn event_type(event: &Value, header: Option<&[u8]>) -> Option<String> {
 /// Reads the body through the incremental verifier (`Err` as soon as the limit is passed)
 /// and runs every check up to the replay step.
 async fn verify_streamed(
-    state: &AppState,
+    state: &Receiving,
     headers: &ReceivedHeaders,
     mut body: Body,
     now: u64,
 ) -> Result<(Accepted, Vec<u8>), ReceiverRejection> {
-    let verifier = state.config.webhook.verifier.core();
+    let verifier = state.webhook.verifier.core();
     let mut verification = verifier
         .start(&headers.delivery(), now)
         .map_err(ReceiverRejection::Outcome)?;
@@ -128,14 +135,14 @@ async fn verify_streamed(
 }
 
 async fn verify_and_record(
-    state: &AppState,
+    state: &Receiving,
     request: Request,
 ) -> Result<VerifiedDelivery, ReceiverRejection> {
     let (parts, body) = request.into_parts();
     let headers = contract_headers(&parts);
-    let now = state.config.webhook.clock.now();
+    let now = state.webhook.clock.now();
     let (accepted, body) = verify_streamed(state, &headers, body, now).await?;
-    let webhook = &state.config.webhook;
+    let webhook = &*state.webhook;
     let entry = CapturedEntry::from(&accepted);
     let reserved = replay::reserve(
         &state.db,
@@ -167,10 +174,10 @@ impl VerifiedDelivery {
     /// duplicate), otherwise it is released so the sender's retry is processed again. A store
     /// that cannot settle leaves the reservation to expire with its lease (the retry is then
     /// processed again: nothing is lost).
-    pub async fn settle(&self, state: &AppState, handled: bool) {
-        let now = state.config.webhook.clock.now();
+    pub async fn settle(&self, state: &Receiving, handled: bool) {
+        let now = state.webhook.clock.now();
         let settled = if handled {
-            let retention = state.config.webhook.retention_seconds;
+            let retention = state.webhook.retention_seconds;
             replay::commit(&state.db, &self.reservation, now, retention).await
         } else {
             replay::release(&state.db, &self.reservation, now).await
@@ -192,10 +199,45 @@ impl VerifiedDelivery {
     }
 }
 
-impl FromRequest<AppState> for VerifiedDelivery {
+/// The part of the state the receiver needs: the webhook settings, the replay store (the
+/// database) and the metrics.
+#[derive(Clone)]
+pub struct Receiving {
+    /// The webhook settings.
+    pub webhook: Arc<WebhookConfig>,
+    /// The replay store.
+    pub db: Db,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl core::fmt::Debug for Receiving {
+    /// The webhook settings hold secrets: never printed.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Receiving")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FromRef<AppState> for Receiving {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            webhook: state.config.webhook.clone(),
+            db: state.db.clone(),
+            metrics: state.metrics.clone(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for VerifiedDelivery
+where
+    Receiving: FromRef<S>,
+{
     type Rejection = ReceiverRejection;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let state = &Receiving::from_ref(state);
         let result = verify_and_record(state, request).await;
         let code = match &result {
             Ok(_) => "ok",

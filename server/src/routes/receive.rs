@@ -4,12 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
-use crate::receiver::VerifiedDelivery;
+use crate::receiver::{Receiving, VerifiedDelivery};
 
 /// Answers a verified, newly reserved delivery, and commits it: it is handled once answered.
-pub async fn receive(State(state): State<AppState>, delivery: VerifiedDelivery) -> Json<Value> {
-    delivery.settle(&state, true).await;
+pub async fn receive(
+    State(receiving): State<Receiving>,
+    delivery: VerifiedDelivery,
+) -> Json<Value> {
+    delivery.settle(&receiving, true).await;
     let mut body = json!({
         "ok": true,
         "deliveryId": delivery.delivery_id,

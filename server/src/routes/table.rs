@@ -424,7 +424,7 @@ route_table! {
         params: &[],
         body: Body::Empty,
         reply: Reply::Upgrade,
-        statuses: &[101, 400, 426, 429, 503],
+        statuses: &[101, 400, 429, 503],
     };
     /// `POST /internal/indexer/batches`.
     IngestBatch => indexer::ingest, RouteSpec {

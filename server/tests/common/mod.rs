@@ -175,6 +175,7 @@ pub fn default_args() -> Vec<String> {
         "loopback",
         "--egress-allow-ports",
         "any",
+        "--egress-allow-only",
     ]
     .iter()
     .map(|s| (*s).to_owned())

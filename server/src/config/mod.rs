@@ -1,5 +1,9 @@
 //! Server configuration, validated once at start: bad configuration fails fast.
 
+mod options;
+
+pub use options::ServeOptions;
+
 use core::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use fluxora_webhooks_facade::{Loose, SecretRule, SettingsInput, Spelling, Verifier};
 
-use crate::cli::ServeArgs;
 use crate::delivery::DeliveryConfig;
 use crate::ws::WsConfig;
 
@@ -118,7 +121,7 @@ pub struct Config {
     /// Pool size.
     pub database_max_connections: u32,
     /// Inbound webhooks.
-    pub webhook: WebhookConfig,
+    pub webhook: Arc<WebhookConfig>,
     /// Whether a webhook secret is configured (`missing_secret` otherwise).
     pub webhook_secret_configured: bool,
     /// Write API keys.
@@ -190,7 +193,7 @@ pub fn valid_schema_name(name: &str) -> bool {
 
 impl Config {
     /// Validates the command line / environment.
-    pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+    pub fn from_args(args: &ServeOptions) -> Result<Self, ConfigError> {
         let database = match args.database_url.as_deref().map(str::trim) {
             None | Some("") => DatabaseTarget::Sqlite {
                 path: args.data_dir.join("fluxora.db"),
@@ -363,8 +366,12 @@ impl Config {
             max_connections: args.http_max_connections,
         };
         let egress = Arc::new(
-            crate::egress::EgressPolicy::parse(&args.egress_allow, &args.egress_allow_ports)
-                .map_err(invalid)?,
+            crate::egress::EgressPolicy::parse(
+                &args.egress_allow,
+                &args.egress_allow_ports,
+                args.egress_allow_only,
+            )
+            .map_err(invalid)?,
         );
         let json_logs = match args.log_format.as_str() {
             "json" => true,
@@ -380,13 +387,13 @@ impl Config {
             port: args.port,
             database,
             database_max_connections: args.database_max_connections,
-            webhook: WebhookConfig {
+            webhook: Arc::new(WebhookConfig {
                 verifier,
                 clock: ReceiverClock::default(),
                 retention_seconds: args.replay_retention_seconds,
                 max_entries: args.replay_max_entries,
                 reservation_lease_seconds,
-            },
+            }),
             webhook_secret_configured: !secret.is_empty(),
             api_keys,
             admin_api_keys,

@@ -1,0 +1,247 @@
+//! One WebSocket connection: its client messages, limits, subscriptions and de-duplication.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use serde_json::{Value, json};
+
+use tokio::sync::broadcast;
+
+use super::{
+    MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_WINDOW, MAX_SUBSCRIPTIONS, RATE_WINDOW, StreamHub,
+    StreamUpdate,
+};
+
+/// (streamId, eventId) pairs remembered per connection for de-duplication.
+const DEDUPE_CAPACITY: usize = 10_000;
+/// A client message's verdict.
+#[derive(Debug, PartialEq, Eq)]
+enum Request {
+    Subscribe(String),
+    Unsubscribe(String),
+}
+
+/// A client error: code and message.
+type ClientError = (&'static str, &'static str);
+
+const PAYLOAD_TOO_LARGE: ClientError = ("PAYLOAD_TOO_LARGE", "Message exceeds 4096 bytes");
+const RATE_LIMIT_EXCEEDED: ClientError = (
+    "RATE_LIMIT_EXCEEDED",
+    "More than 30 messages in 10 seconds; slow down",
+);
+const BINARY_NOT_SUPPORTED: ClientError = (
+    "BINARY_NOT_SUPPORTED",
+    "Binary messages are not supported; send JSON text",
+);
+const INVALID_MESSAGE: ClientError = (
+    "INVALID_MESSAGE",
+    "Expected a JSON object { type, streamId } with a streamId string of 1 to 128 characters",
+);
+const UNKNOWN_TYPE: ClientError = ("UNKNOWN_TYPE", "type must be subscribe or unsubscribe");
+const TOO_MANY_SUBSCRIPTIONS: ClientError = (
+    "INVALID_MESSAGE",
+    "Too many subscriptions on this connection (256)",
+);
+
+/// Parses a text message (already within the size limit).
+fn parse(text: &str) -> Result<Request, ClientError> {
+    let value: Value = serde_json::from_str(text).map_err(|_| INVALID_MESSAGE)?;
+    let Some(kind) = value.get("type").and_then(Value::as_str) else {
+        return Err(INVALID_MESSAGE);
+    };
+    if kind != "subscribe" && kind != "unsubscribe" {
+        return Err(UNKNOWN_TYPE);
+    }
+    let stream_id = value
+        .get("streamId")
+        .and_then(Value::as_str)
+        .filter(|id| (1..=128).contains(&id.chars().count()))
+        .ok_or(INVALID_MESSAGE)?
+        .to_owned();
+    Ok(if kind == "subscribe" {
+        Request::Subscribe(stream_id)
+    } else {
+        Request::Unsubscribe(stream_id)
+    })
+}
+
+/// The state of one connection.
+pub(super) struct Connection {
+    hub: Arc<StreamHub>,
+    ping_interval: Duration,
+    subscriptions: HashSet<String>,
+    seen: HashSet<(String, String)>,
+    seen_order: VecDeque<(String, String)>,
+    window_start: Instant,
+    window_count: u32,
+}
+
+impl Connection {
+    pub(super) fn new(hub: Arc<StreamHub>, ping_interval: Duration) -> Self {
+        Self {
+            hub,
+            ping_interval,
+            subscriptions: HashSet::new(),
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+            window_start: Instant::now(),
+            window_count: 0,
+        }
+    }
+
+    /// Counts a client message; false when over the rate.
+    fn within_rate(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.window_start) >= RATE_WINDOW {
+            self.window_start = now;
+            self.window_count = 0;
+        }
+        self.window_count += 1;
+        self.window_count <= MAX_MESSAGES_PER_WINDOW
+    }
+
+    /// First delivery of (stream, event) to this client?
+    fn first_time(&mut self, update: &StreamUpdate) -> bool {
+        let key = (update.stream_id.clone(), update.event_id.clone());
+        if !self.seen.insert(key.clone()) {
+            return false;
+        }
+        self.seen_order.push_back(key);
+        if self.seen_order.len() > DEDUPE_CAPACITY
+            && let Some(oldest) = self.seen_order.pop_front()
+        {
+            self.seen.remove(&oldest);
+        }
+        true
+    }
+
+    /// The answer to one client data message.
+    fn answer(&mut self, message: &Message) -> Value {
+        if !self.within_rate(Instant::now()) {
+            return error(RATE_LIMIT_EXCEEDED);
+        }
+        let text = match message {
+            Message::Binary(_) => return error(BINARY_NOT_SUPPORTED),
+            Message::Text(text) if text.len() > MAX_MESSAGE_BYTES => {
+                return error(PAYLOAD_TOO_LARGE);
+            }
+            Message::Text(text) => text.as_str(),
+            _ => return error(INVALID_MESSAGE),
+        };
+        match parse(text) {
+            Ok(Request::Subscribe(id)) => {
+                if !self.subscriptions.contains(&id)
+                    && self.subscriptions.len() >= MAX_SUBSCRIPTIONS
+                {
+                    return error(TOO_MANY_SUBSCRIPTIONS);
+                }
+                self.subscriptions.insert(id.clone());
+                json!({ "type": "subscribed", "streamId": id })
+            }
+            Ok(Request::Unsubscribe(id)) => {
+                self.subscriptions.remove(&id);
+                json!({ "type": "unsubscribed", "streamId": id })
+            }
+            Err(problem) => error(problem),
+        }
+    }
+
+    pub(super) async fn run(mut self, mut socket: WebSocket) {
+        let mut updates = self.hub.updates.subscribe();
+        let mut closing = self.hub.closing.subscribe();
+        let mut ping = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.ping_interval,
+            self.ping_interval,
+        );
+        let mut awaiting_pong = false;
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    let message = match incoming {
+                        Some(Ok(message)) => message,
+                        Some(Err(_)) | None => break,
+                    };
+                    match message {
+                        Message::Pong(_) => awaiting_pong = false,
+                        // Answered by the protocol layer.
+                        Message::Ping(_) => {}
+                        Message::Close(_) => break,
+                        data => {
+                            let answer = self.answer(&data);
+                            if socket.send(Message::Text(answer.to_string().into())).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                update = updates.recv() => {
+                    let update = match update {
+                        Ok(update) => update,
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "websocket client lagged; updates dropped");
+                            continue;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    };
+                    if self.subscriptions.contains(&update.stream_id) && self.first_time(&update)
+                        && socket.send(Message::Text(update.text.clone().into())).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                _ = ping.tick() => {
+                    if awaiting_pong {
+                        tracing::debug!("websocket client missed a pong; dropped");
+                        break;
+                    }
+                    awaiting_pong = true;
+                    if socket.send(Message::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                }
+                () = async { let _ = closing.wait_for(|closing| *closing).await; } => {
+                    let _ = socket
+                        .send(Message::Close(Some(CloseFrame {
+                            code: 1001,
+                            reason: "server shutting down".into(),
+                        })))
+                        .await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn error((code, message): ClientError) -> Value {
+    json!({ "type": "error", "code": code, "message": message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_client_messages() {
+        assert_eq!(
+            parse(r#"{"type":"subscribe","streamId":"str_1"}"#),
+            Ok(Request::Subscribe("str_1".into()))
+        );
+        assert_eq!(
+            parse(r#"{"type":"unsubscribe","streamId":"str_1"}"#),
+            Ok(Request::Unsubscribe("str_1".into()))
+        );
+        assert_eq!(parse("nope"), Err(INVALID_MESSAGE));
+        assert_eq!(parse("[]"), Err(INVALID_MESSAGE));
+        assert_eq!(parse(r#"{"type":"subscribe"}"#), Err(INVALID_MESSAGE));
+        assert_eq!(
+            parse(r#"{"type":"subscribe","streamId":""}"#),
+            Err(INVALID_MESSAGE)
+        );
+        assert_eq!(
+            parse(r#"{"type":"hello","streamId":"s"}"#),
+            Err(UNKNOWN_TYPE)
+        );
+    }
+}

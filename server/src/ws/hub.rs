@@ -1,0 +1,201 @@
+//! The fan-out of stream updates to this instance's connections, their per-IP slots, and
+//! the memory of what was already sent.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, watch};
+
+use crate::store::outbox::EventRecord;
+
+/// How long fanned-out event ids are remembered (longer than the feed look-back).
+const FEED_MEMORY: Duration = Duration::from_secs(120);
+/// One update, serialized once for every client.
+#[derive(Debug)]
+pub struct StreamUpdate {
+    /// The stream.
+    pub stream_id: String,
+    /// The event.
+    pub event_id: String,
+    /// The `stream_update` message text.
+    pub text: String,
+}
+
+/// Fan-out of stream updates to the connections of this instance, and their counts.
+#[derive(Debug)]
+pub struct StreamHub {
+    pub(super) updates: broadcast::Sender<Arc<StreamUpdate>>,
+    /// Event ids already fanned out (local publish and the feed tail), oldest first.
+    published: Mutex<Published>,
+    pub(super) closing: watch::Sender<bool>,
+    pub(super) per_ip: Mutex<HashMap<String, usize>>,
+    pub(super) total: AtomicUsize,
+}
+
+impl Default for StreamHub {
+    fn default() -> Self {
+        Self {
+            updates: broadcast::channel(1024).0,
+            published: Mutex::default(),
+            closing: watch::channel(false).0,
+            per_ip: Mutex::default(),
+            total: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Recently fanned-out event ids, and the latest version fanned out per stream.
+#[derive(Debug)]
+struct Published {
+    ids: HashSet<String>,
+    order: VecDeque<(Instant, String)>,
+    /// Two changes of one stream can commit in one order and reach `publish` in the other
+    /// (concurrent requests, or one local and one from the feed tail). An event older than
+    /// one already sent is skipped: clients only ever see a stream move forward, and the
+    /// newer event carries the newer state.
+    latest_version: HashMap<String, (i64, Instant)>,
+    versions_pruned_at: Instant,
+}
+
+impl Default for Published {
+    fn default() -> Self {
+        Self {
+            ids: HashSet::new(),
+            order: VecDeque::new(),
+            latest_version: HashMap::new(),
+            versions_pruned_at: Instant::now(),
+        }
+    }
+}
+
+impl Published {
+    /// Records `event`; false when it was fanned out already or is older than what was.
+    fn admit(&mut self, stream_id: &str, event: &EventRecord, now: Instant) -> bool {
+        while self
+            .order
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) >= FEED_MEMORY)
+        {
+            if let Some((_, id)) = self.order.pop_front() {
+                self.ids.remove(&id);
+            }
+        }
+        if now.duration_since(self.versions_pruned_at) >= FEED_MEMORY {
+            self.latest_version
+                .retain(|_, (_, at)| now.duration_since(*at) < FEED_MEMORY);
+            self.versions_pruned_at = now;
+        }
+        if !self.ids.insert(event.id.clone()) {
+            return false;
+        }
+        self.order.push_back((now, event.id.clone()));
+        match self.latest_version.get_mut(stream_id) {
+            Some((version, _)) if *version >= event.stream_version => return false,
+            Some(latest) => *latest = (event.stream_version, now),
+            None => {
+                self.latest_version
+                    .insert(stream_id.to_owned(), (event.stream_version, now));
+            }
+        }
+        true
+    }
+}
+
+/// Holds one connection slot of an IP; frees it when dropped.
+#[derive(Debug)]
+pub struct ConnectionSlot {
+    hub: Arc<StreamHub>,
+    ip: String,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        if let Ok(mut per_ip) = self.hub.per_ip.lock()
+            && let Some(count) = per_ip.get_mut(&self.ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+        self.hub.total.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl StreamHub {
+    /// Sends an event to every subscribed client of this instance, once per event id (the
+    /// local path and the feed tail may both offer it), and never after a newer event of
+    /// the same stream.
+    pub fn publish(&self, stream_id: &str, event: &EventRecord) {
+        let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+        let update = Arc::new(StreamUpdate {
+            stream_id: stream_id.to_owned(),
+            event_id: event.id.clone(),
+            text: json!({
+                "type": "stream_update",
+                "streamId": stream_id,
+                "eventId": event.id,
+                "payload": payload,
+            })
+            .to_string(),
+        });
+        // Admit and send under one lock, so the channel's order is the admission order.
+        let mut published = self
+            .published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if published.admit(stream_id, event, Instant::now()) {
+            // No receivers is fine: nobody is connected.
+            let _ = self.updates.send(update);
+        }
+    }
+
+    /// Open connections.
+    pub fn connections(&self) -> usize {
+        self.total.load(Ordering::SeqCst)
+    }
+
+    /// Takes a connection slot for `ip`, unless it already holds `limit`.
+    pub fn try_connect(self: &Arc<Self>, ip: &str, limit: usize) -> Option<ConnectionSlot> {
+        let mut per_ip = self.per_ip.lock().ok()?;
+        let count = per_ip.entry(ip.to_owned()).or_insert(0);
+        if *count >= limit {
+            if *count == 0 {
+                per_ip.remove(ip);
+            }
+            return None;
+        }
+        *count += 1;
+        self.total.fetch_add(1, Ordering::SeqCst);
+        Some(ConnectionSlot {
+            hub: self.clone(),
+            ip: ip.to_owned(),
+        })
+    }
+
+    /// Closes every connection (1001) and refuses new ones.
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_connections_per_ip() {
+        let hub = Arc::new(StreamHub::default());
+        let a = hub.try_connect("1.1.1.1", 2).unwrap();
+        let _b = hub.try_connect("1.1.1.1", 2).unwrap();
+        assert!(hub.try_connect("1.1.1.1", 2).is_none());
+        let _c = hub.try_connect("2.2.2.2", 2).unwrap();
+        assert_eq!(hub.connections(), 3);
+        drop(a);
+        assert_eq!(hub.connections(), 2);
+        assert!(hub.try_connect("1.1.1.1", 2).is_some());
+    }
+}
