@@ -7,7 +7,7 @@
 #      ($CARGO_TARGET_DIR/wasm), with size settings passed as CARGO_PROFILE_RELEASE_* (the
 #      workspace profile stays untouched): fat LTO, one codegen unit, panic=abort, stripped;
 #   3. wasm-bindgen --target web (ES module glue), wasm-opt, and the hand-written ESM entry
-#      points, types and package.json from js/;
+#      points, types and package.json from js/, plus index.cjs (esbuild) for require();
 #   4. prints the .wasm size raw and gzipped.
 # Idempotent: re-running only rebuilds what changed.
 set -euo pipefail
@@ -73,8 +73,16 @@ fi
 cp "$HERE"/js/*.js "$HERE"/js/*.d.ts "$stage/"
 # The API declaration both npm packages share.
 cp "$ROOT/js-types/common.d.ts" "$stage/"
-cp "$HERE/js/package.json" "$HERE/README.md" "$stage/"
+cp "$HERE/js/package.json" "$HERE/README.md" "$ROOT/LICENSE-MIT" "$ROOT/LICENSE-APACHE" "$stage/"
 rm -f "$stage/.gitignore"
+# The CommonJS entry for `require()` (Node 18 cannot require an ES module; @fluxora/webhooks
+# falls back to this package through it): js/index.node.mjs and the API bundled into one file.
+# The glue's async `init()` path reads `import.meta.url`, which CommonJS lacks; this entry
+# never takes it (it instantiates synchronously from the file), hence that warning is silenced.
+cp "$HERE/js/index.node.mjs" "$stage/"
+"$WASM_ESBUILD" "$stage/index.node.mjs" --bundle --format=cjs --platform=node --target=node18 \
+  --outfile="$stage/index.cjs" --log-level=warning --log-override:empty-import-meta=silent
+rm "$stage/index.node.mjs"
 
 mkdir -p "$OUT"
 # Replace the package's files in place (keeps the directory, so servers pointed at it keep working).

@@ -27,8 +27,12 @@ export WASM_TARGET=wasm32-unknown-unknown
 export WASM_BINDGEN_VERSION
 : "${WASM_BINARYEN_VERSION:=132.0.0}"
 : "${WASM_TOOLS_DIR:=$HOME/.cache/wasm-tools}"
-export WASM_BINARYEN_VERSION WASM_TOOLS_DIR
+# esbuild writes the package's CommonJS entry (index.cjs) from the ES module one, so that
+# `require()` works on every Node the package supports (Node 18 cannot require an ES module).
+: "${WASM_ESBUILD_VERSION:=0.28.2}"
+export WASM_BINARYEN_VERSION WASM_TOOLS_DIR WASM_ESBUILD_VERSION
 export WASM_OPT="$WASM_TOOLS_DIR/binaryen-$WASM_BINARYEN_VERSION/node_modules/.bin/wasm-opt"
+export WASM_ESBUILD="$WASM_TOOLS_DIR/esbuild-$WASM_ESBUILD_VERSION/node_modules/.bin/esbuild"
 export PATH="$HOME/.cargo/bin:$PATH"
 export DEBIAN_FRONTEND=noninteractive
 # Features rustc >=1.87 enables by default for wasm32-unknown-unknown. wasm-opt reads them
@@ -66,6 +70,15 @@ _wt_setup_debian() {
   /usr/bin/rust-lld -flavor wasm --version >/dev/null 2>&1 || { _wt_log "/usr/bin/rust-lld broken (lld-22?)"; return 1; }
 }
 
+# _wt_npm_tool NAME VERSION: an npm package pinned in its own folder under $WASM_TOOLS_DIR.
+_wt_npm_tool() {
+  local dir="$WASM_TOOLS_DIR/$1-$2"
+  _wt_log "npm install $1@$2 -> $dir"
+  mkdir -p "$dir" || return 1
+  [ -f "$dir/package.json" ] || echo '{"private":true}' > "$dir/package.json"
+  npm install --prefix "$dir" --no-audit --no-fund --save-exact "$1@$2" >&2
+}
+
 wasm_toolchain_setup() {
   local route="${WASM_ROUTE:-}"
   if [ -z "$route" ]; then
@@ -95,12 +108,10 @@ wasm_toolchain_setup() {
     fi
   fi
   if [ "${WASM_SKIP_OPT:-0}" != 1 ] && ! "$WASM_OPT" --version 2>/dev/null | grep -q "version ${WASM_BINARYEN_VERSION%%.*}"; then
-    _wt_log "npm install binaryen@$WASM_BINARYEN_VERSION -> $WASM_TOOLS_DIR"
-    mkdir -p "$WASM_TOOLS_DIR/binaryen-$WASM_BINARYEN_VERSION" || return 1
-    [ -f "$WASM_TOOLS_DIR/binaryen-$WASM_BINARYEN_VERSION/package.json" ] ||
-      echo '{"private":true}' > "$WASM_TOOLS_DIR/binaryen-$WASM_BINARYEN_VERSION/package.json"
-    npm install --prefix "$WASM_TOOLS_DIR/binaryen-$WASM_BINARYEN_VERSION" --no-audit --no-fund --save-exact \
-      "binaryen@$WASM_BINARYEN_VERSION" >&2 || return 1
+    _wt_npm_tool binaryen "$WASM_BINARYEN_VERSION" || return 1
+  fi
+  if ! "$WASM_ESBUILD" --version 2>/dev/null | grep -qx "$WASM_ESBUILD_VERSION"; then
+    _wt_npm_tool esbuild "$WASM_ESBUILD_VERSION" || return 1
   fi
   _wt_log "route=$WASM_ROUTE cargo='$WASM_CARGO' env='$WASM_CARGO_ENV' flags='$WASM_BUILD_STD_FLAGS'"
 }

@@ -1,6 +1,6 @@
 'use strict'
 // Express (and plain node:http) middleware that reads the raw body itself.
-const native = require('../index.js')
+const native = require('./binding.js').binding
 const { verifierFor, reserveWith, settleOnce, parsePayload } = require('./verifier-for.js')
 
 function consumedError() {

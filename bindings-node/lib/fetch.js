@@ -1,6 +1,6 @@
 'use strict'
 // Fetch-API helper for Request-based frameworks (Next.js route handlers, Hono, Bun, Deno).
-const native = require('../index.js')
+const native = require('./binding.js').binding
 const { verifierFor, verifyWith, reserveWith, settleOnce, parsePayload } = require('./verifier-for.js')
 
 /** Reads a Request body, stopping as soon as it passes `limit` bytes. */

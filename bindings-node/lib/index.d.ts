@@ -151,3 +151,10 @@ export declare class RedisReplayStore implements AsyncReplayStore {
 
 /** The exact bytes that are signed, as a Buffer: the timestamp, one `.`, then the raw body. */
 export declare function buildWebhookSigningPayload(timestamp: string | number, rawBody: RawBody): Buffer
+
+/**
+ * Which build of the Rust core answers: `'native'` (this platform's addon) or `'wasm'` (the
+ * WebAssembly fallback, taken with a one-time `FLUXORA_WASM_FALLBACK` warning when no addon
+ * loads, or when `FLUXORA_WEBHOOKS_FORCE_WASM=1` is set). Both give the same answers.
+ */
+export declare const implementation: 'native' | 'wasm'

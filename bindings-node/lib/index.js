@@ -1,7 +1,8 @@
 'use strict'
-// The package entry: the generated native bindings (../index.js) plus the few helpers that
-// must be JavaScript. Codes, statuses and messages all come from the native core.
-const native = require('../index.js')
+// The package entry: the Rust core (the native addon, else its WebAssembly build: see
+// ./binding.js) plus the few helpers that must be JavaScript. Codes, statuses and messages all
+// come from the core.
+const { binding: native, kind } = require('./binding.js')
 const { expressWebhook, captureRawBody } = require('./express.js')
 const { verifyRequest, fetchWebhook } = require('./fetch.js')
 const { RedisReplayStore } = require('./redis.js')
@@ -42,4 +43,5 @@ module.exports = {
   fetchWebhook,
   Reservation: native.Reservation,
   RedisReplayStore,
+  implementation: kind,
 }

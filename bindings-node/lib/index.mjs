@@ -24,5 +24,6 @@ export const {
   fetchWebhook,
   Reservation,
   RedisReplayStore,
+  implementation,
 } = cjs
 export default cjs

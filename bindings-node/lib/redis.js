@@ -2,7 +2,7 @@
 // A replay store shared by several processes through Redis. The script, its keys and expiries
 // are the facade's (the Python package's RedisReplayStore loads the same), so Node and Python
 // receivers sharing one Redis catch each other's duplicates.
-const native = require('../index.js')
+const native = require('./binding.js').binding
 
 function evaluatorFor(client) {
   const script = native.redisScript()

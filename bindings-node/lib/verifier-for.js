@@ -1,6 +1,6 @@
 'use strict'
 // Helpers accept a ready `Verifier` or its options; options objects get one Verifier each.
-const native = require('../index.js')
+const native = require('./binding.js').binding
 
 const built = new WeakMap()
 

@@ -6,7 +6,7 @@ const util = require('node:util')
 const fs = require('node:fs')
 const path = require('node:path')
 const w = require('..')
-const { REFERENCE, referenceInput: input } = require('./helpers.js')
+const { REFERENCE, referenceInput: input, nativeOnly } = require('./helpers.js')
 
 const { SECRET, TS, NOW, BODY, SIG } = REFERENCE
 
@@ -74,7 +74,7 @@ test('arguments of the wrong type throw Errors with a code, never crash', () => 
     () => new w.Verifier({ secret: SECRET, toleranceSeconds: -1 }),
     () => new w.Verifier({ secret: SECRET, replay: 'redis' }),
     () => w.formatFromStroops(2n ** 200n),
-    () => new w.Verifier({ secret: SECRET }).check({}, BODY, NOW).conclude('ok'),
+    ...(nativeOnly ? [] : [() => new w.Verifier({ secret: SECRET }).check({}, BODY, NOW).conclude('ok')]),
     () => new w.Verifier({ secret: SECRET }).verifyHeaders('x-fluxora-delivery-id: 1', BODY, NOW),
   ]
   for (const [index, call] of bad.entries()) {
@@ -135,7 +135,7 @@ test('Verifier.verifyHeaders: Node header objects, duplicate headers, missing he
   assert.equal(verifier.graceWindowSeconds, 86400)
 })
 
-test('check stops before the replay step and concludes with an asynchronous store\'s answer', () => {
+test('check stops before the replay step and concludes with an asynchronous store\'s answer', { skip: nativeOnly }, () => {
   const verifier = new w.Verifier({ secret: SECRET })
   const headers = { 'X-Fluxora-Delivery-Id': 'p', 'x-fluxora-timestamp': TS, 'x-fluxora-signature': ` ${SIG.toUpperCase()} ` }
   const checked = verifier.check(headers, BODY, NOW)

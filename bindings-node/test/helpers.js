@@ -5,4 +5,12 @@ const shared = require('../../conformance/js/cases.cjs')
 /** A case body as a Buffer. */
 const bodyBytes = (body) => Buffer.from(shared.bodyBytes(body))
 
-module.exports = { ...shared, bodyBytes }
+/**
+ * A `skip` reason for tests of what only the native addon has (`Verifier.check`, hence the
+ * asynchronous replay stores such as Redis), when the package runs its WebAssembly fallback.
+ */
+const nativeOnly =
+  require('..').implementation === 'wasm' &&
+  'needs the native addon (Verifier.check for asynchronous replay stores); this run is on the WebAssembly fallback'
+
+module.exports = { ...shared, bodyBytes, nativeOnly }

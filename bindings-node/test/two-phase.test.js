@@ -10,6 +10,7 @@ const path = require('node:path')
 const { randomUUID } = require('node:crypto')
 const { spawnSync } = require('node:child_process')
 const w = require('..')
+const { nativeOnly } = require('./helpers.js')
 
 const express = require(require.resolve('express', { paths: [path.join(__dirname, '..', '..', 'examples', 'node-express')] }))
 
@@ -83,7 +84,7 @@ for (const [label, options] of [
   ['Redis store', () => ({ secret: SECRET, replay: false, replayStore: new w.RedisReplayStore(redisClient(), { prefix: `fluxora:2p:${randomUUID()}:` }) })],
 ]) {
   for (const failure of ['throw', 503]) {
-    test(`express (${label}): a handler that ${failure === 'throw' ? 'throws' : 'answers 503'} loses nothing: 5xx, then the retry runs it again (200), then 409`, async () => {
+    test(`express (${label}): a handler that ${failure === 'throw' ? 'throws' : 'answers 503'} loses nothing: 5xx, then the retry runs it again (200), then 409`, { skip: label === 'Redis store' && nativeOnly }, async () => {
       const app = scriptedApp(options(), (run) => (run === 1 ? failure : 200))
       const { base, close } = await listen(app)
       try {
@@ -98,7 +99,7 @@ for (const [label, options] of [
     })
   }
 
-  test(`express (${label}): two concurrent attempts of one delivery: one runs, the other gets 429 delivery_in_progress`, async () => {
+  test(`express (${label}): two concurrent attempts of one delivery: one runs, the other gets 429 delivery_in_progress`, { skip: label === 'Redis store' && nativeOnly }, async () => {
     let unblock
     const blocked = new Promise((resolve) => { unblock = resolve })
     const app = scriptedApp(options(), () => blocked)
@@ -154,7 +155,7 @@ test('fetchWebhook: a thrown error or a 5xx response releases, a 2xx commits; th
   await assert.rejects(handle(used), (e) => e.code === 'ERR_FLUXORA_BODY_CONSUMED')
 })
 
-test('Redis store: a process killed between reserve and commit: the retry after the lease is processed', async () => {
+test('Redis store: a process killed between reserve and commit: the retry after the lease is processed', { skip: nativeOnly }, async () => {
   const prefix = `fluxora:2p:${randomUUID()}:`
   const now = Math.floor(Date.now() / 1000)
   const first = attempt('k1', 0, now)

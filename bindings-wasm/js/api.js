@@ -85,6 +85,13 @@ export const validateDecimalString = whenReady(wasm.validateDecimalString)
 export const parseToStroops = whenReady(wasm.parseToStroops)
 /** Formats stroops as a normalized amount string. */
 export const formatFromStroops = whenReady(wasm.formatFromStroops)
+/**
+ * Whether a handler's response status settles a reservation as handled (commit: under 500)
+ * rather than releasing it for the sender's retry: the rule every helper applies, from the core.
+ */
+export const commitsOn = whenReady(wasm.commitsOn)
+/** A reserved delivery (from `Verifier.reserve`): `commit(now?)` once handled, `release(now?)` otherwise. */
+export const Reservation = wasm.Reservation
 
 /**
  * Verifies Fluxora deliveries with a key prepared once: the fast path (see the Rust

@@ -59,3 +59,9 @@ export declare function initSync(module: BufferSource | WebAssembly.Module): voi
 export declare function init(
   moduleOrPath?: string | URL | Request | Response | Promise<Response> | BufferSource | WebAssembly.Module,
 ): Promise<void>
+
+/**
+ * Whether a handler's response status settles a reservation as handled (commit: under 500)
+ * rather than releasing it for the sender's retry: the rule every helper applies, from the core.
+ */
+export declare function commitsOn(status: number): boolean

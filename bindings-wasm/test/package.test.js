@@ -52,6 +52,20 @@ test('import "@fluxora/webhooks-wasm" resolves and works synchronously on import
   }
 })
 
+test('require("@fluxora/webhooks-wasm") gets the CommonJS entry: the same API and answers', () => {
+  const dir = consumer()
+  try {
+    writeFileSync(join(dir, 'check.cjs'), `
+const w = require('@fluxora/webhooks-wasm')
+if (!require.resolve('@fluxora/webhooks-wasm').endsWith('/index.cjs')) throw new Error('not the CommonJS entry')
+${CHECK.replace("import * as w from '@fluxora/webhooks-wasm'", '')}`)
+    const out = JSON.parse(execFileSync(process.execPath, ['check.cjs'], { cwd: dir, encoding: 'utf8' }))
+    assert.deepEqual(out, { sig: '925006549b879c8d9e91c10a153254fb4b6e2241820a1b072e28aa2fa8caeb79', code: 'ok' })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('the "workerd" condition imports the .wasm file as a compiled WebAssembly.Module (as wrangler does)', () => {
   const dir = consumer()
   try {
