@@ -18,6 +18,9 @@ step "cargo test: axum example"
 cargo test -p fluxora-example-rust-axum --locked
 step "rustdoc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p fluxora-webhooks -p fluxora-webhooks-facade --no-deps --all-features --locked
+# With the Python and TypeScript references (scripts/test-dist.sh) under target/docs/.
+mkdir -p "$ROOT/target/docs"
+ln -sfn "$CARGO_TARGET_DIR/doc" "$ROOT/target/docs/rust"
 step "no allocator anywhere in the core's dependency graph"
 bash "$ROOT/scripts/check-no-alloc.sh"
 step "fuzz smoke run (${FUZZ_SECONDS:-10}s per target)"

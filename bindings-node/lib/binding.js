@@ -41,7 +41,10 @@ function loadNative() {
   }
 }
 
-/** The Node-only entry points the WebAssembly build does not carry (Redis needs `Verifier.check`). */
+/**
+ * The Node-only entry points the WebAssembly build does not carry: `Verifier.check` (what
+ * asynchronous replay stores build on) and the Redis script's pieces. Each throws a coded error.
+ */
 function nativeOnly(binding, why) {
   const unavailable = (name) => () => {
     const error = new Error(`${name} needs the native addon, which did not load: ${why}`)
@@ -50,6 +53,14 @@ function nativeOnly(binding, why) {
   }
   for (const name of ['redisScript', 'redisDefaultPrefix', 'checkDeliveryRetention']) {
     if (typeof binding[name] !== 'function') binding[name] = unavailable(name)
+  }
+  if (typeof binding.Verifier.prototype.check !== 'function') {
+    const check = unavailable('Verifier.check')
+    binding.Verifier = class Verifier extends binding.Verifier {
+      check() {
+        return check()
+      }
+    }
   }
   return binding
 }

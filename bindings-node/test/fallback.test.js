@@ -82,13 +82,18 @@ test('without either build the error names both causes', () => {
   assert.match(child.stderr, /ERR_FLUXORA_NO_BINDING/)
 })
 
-test('Redis needs the native addon: a coded error on the fallback, not a wrong answer', () => {
+test('Verifier.check and Redis need the native addon: coded errors on the fallback, not wrong answers', () => {
   const child = inChild(
-    "const w = require('.'); try { new w.RedisReplayStore({ call() {}, evalsha() {} }) } catch (e) { console.log(e.code, e.message) }",
+    `const w = require('.')
+    for (const call of [() => new w.RedisReplayStore({ call() {}, evalsha() {} }), () => new w.Verifier({ secret: 's' }).check({}, '')]) {
+      try { call() } catch (e) { console.log(e.code, e.message) }
+    }`,
     { FLUXORA_WEBHOOKS_FORCE_WASM: '1' },
   )
   assert.equal(child.status, 0, child.stderr)
-  assert.match(child.stdout, /^ERR_FLUXORA_NATIVE_REQUIRED redisDefaultPrefix needs the native addon, which did not load: FLUXORA_WEBHOOKS_FORCE_WASM=1 is set/)
+  const lines = child.stdout.trim().split('\n')
+  assert.match(lines[0], /^ERR_FLUXORA_NATIVE_REQUIRED redisDefaultPrefix needs the native addon, which did not load: FLUXORA_WEBHOOKS_FORCE_WASM=1 is set/)
+  assert.match(lines[1], /^ERR_FLUXORA_NATIVE_REQUIRED Verifier.check needs the native addon/)
 })
 
 test('the ESM entry takes the same build', () => {
