@@ -35,11 +35,14 @@ pub(crate) fn body<'a>(env: &Env, value: impl Into<Option<Unknown<'a>>>) -> Resu
     let Some(value) = value.into() else {
         return Err(missing());
     };
-    // Fast path: one napi call for Buffers and every other ArrayBufferView.
-    #[allow(unsafe_code)]
-    // SAFETY: `BufferSlice::from_napi_value` calls `napi_get_buffer_info`, which checks the
-    // value's type itself and fails (without a pending exception) for anything else.
-    if let Ok(slice) = unsafe { value.cast::<BufferSlice<'a>>() } {
+    // Fast path for Buffers and every other ArrayBufferView. The type is checked first: before
+    // Node 20, `napi_get_buffer_info` (which `BufferSlice` calls) aborts the process on any
+    // other value instead of failing (Node 18 on arm64, in scripts/test-dist.sh).
+    if value.is_buffer()? {
+        #[allow(unsafe_code)]
+        // SAFETY: `napi_is_buffer` just found an ArrayBufferView, which is what
+        // `napi_get_buffer_info` reads.
+        let slice = unsafe { value.cast::<BufferSlice<'a>>() }?;
         return Ok(Body::Borrowed(slice));
     }
     match value.get_type()? {
