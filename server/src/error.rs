@@ -63,6 +63,8 @@ pub enum AppError {
     },
     /// 503 `SERVICE_UNAVAILABLE`.
     Unavailable(&'static str),
+    /// 503 `SERVICE_UNAVAILABLE` from readiness, with its reasons as `details` (a list).
+    NotReady(Value),
     /// 500 `INTERNAL_ERROR`: logged, never echoed.
     Internal(String),
 }
@@ -88,7 +90,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,7 +107,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::RateLimited { .. } => "RATE_LIMIT_EXCEEDED",
-            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Unavailable(_) | Self::NotReady(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -121,6 +123,7 @@ impl AppError {
             Self::RateLimited { retry_after } => {
                 format!("Too many requests; retry in {retry_after} seconds")
             }
+            Self::NotReady(_) => "Not ready; the details say why".to_owned(),
             Self::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -128,6 +131,7 @@ impl AppError {
     fn details(&self) -> Option<&Value> {
         match self {
             Self::Validation { details, .. } | Self::Conflict { details, .. } => details.as_ref(),
+            Self::NotReady(reasons) => Some(reasons),
             _ => None,
         }
     }
@@ -163,7 +167,7 @@ impl IntoResponse for AppError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        if let Self::Unavailable(_) = self {
+        if let Self::Unavailable(_) | Self::NotReady(_) = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

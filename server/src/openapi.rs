@@ -17,6 +17,30 @@ pub mod schema {
         json!({})
     }
 
+    /// Any object.
+    pub fn object() -> Value {
+        json!({ "type": "object" })
+    }
+
+    /// The health document.
+    pub fn health() -> Value {
+        json!({
+            "type": "object",
+            "required": ["status", "service", "timestamp", "wsConnections", "lagMs", "summary", "checks"],
+            "properties": {
+                "status": { "type": "string", "enum": ["ok", "degraded"] },
+                "service": { "type": "string" },
+                "version": { "type": "string" },
+                "timestamp": { "type": "string", "format": "date-time" },
+                "uptimeSeconds": { "type": "integer", "minimum": 0 },
+                "wsConnections": { "type": "integer", "minimum": 0 },
+                "lagMs": { "type": ["integer", "null"] },
+                "summary": { "type": "string" },
+                "checks": { "type": "object" }
+            }
+        })
+    }
+
     /// Any string.
     pub fn text() -> Value {
         json!({ "type": "string" })
@@ -170,6 +194,20 @@ pub mod schema {
         json!({ "type": "integer", "minimum": 1, "maximum": crate::routes::webhooks::MAX_DELIVERY_LIMIT, "default": 50 })
     }
 
+    /// The audit trail's action filter.
+    pub fn audit_action() -> Value {
+        let codes: Vec<&str> = crate::routes::audit::ACTIONS
+            .iter()
+            .map(|a| a.code())
+            .collect();
+        json!({ "type": "string", "enum": codes })
+    }
+
+    /// A page size of the audit trail.
+    pub fn audit_limit() -> Value {
+        json!({ "type": "integer", "minimum": 1, "maximum": crate::routes::audit::MAX_AUDIT_LIMIT, "default": 50 })
+    }
+
     /// The body of an endpoint registration.
     pub fn new_endpoint() -> Value {
         json!({
@@ -303,7 +341,7 @@ fn answer(spec: &RouteSpec, status: u16) -> Value {
             json!({ "application/json": { "schema": { "anyOf": [receiver_schema(false), error_schema()] } } })
         }
         Reply::Text if success => json!({ "text/plain": { "schema": { "type": "string" } } }),
-        Reply::Document if success => json_of(json!({ "type": "object" })),
+        Reply::Bare(body) if success => json_of(body()),
         Reply::Upgrade if status == 101 => Value::Null,
         Reply::Envelope(data) if success => json_of(envelope(data())),
         _ => json_of(error_schema()),
@@ -345,6 +383,9 @@ fn operation(route: Route, spec: &RouteSpec) -> Value {
     });
     if let Some(description) = spec.description {
         op["description"] = json!(description);
+    }
+    if spec.deprecated {
+        op["deprecated"] = json!(true);
     }
     let parameters = parameters(spec);
     if !parameters.is_empty() {

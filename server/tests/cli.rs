@@ -10,6 +10,8 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
         .args(args)
         .env_remove("DATABASE_URL")
         .env_remove("WEBHOOK_SECRET")
+        .env_remove("FLUXORA_WEBHOOK_SECRET")
+        .env_remove("ADMIN_API_KEY")
         .envs(envs.iter().copied())
         .output()
         .expect("run fluxora-server");
@@ -297,4 +299,77 @@ mod conformance {
         );
         assert!(ran >= 90, "ran {ran}");
     }
+}
+
+/// The seed's names: `FLUXORA_WEBHOOK_SECRET` verifies deliveries (the older
+/// `WEBHOOK_SECRET` still signs them in the CLI) and `ADMIN_API_KEY` is an admin key.
+#[tokio::test]
+async fn the_seed_names_configure_the_secret_and_the_admin_key() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = std::env::temp_dir().join(format!("fluxora-seed-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+        ])
+        .arg("--data-dir")
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("WEBHOOK_SECRET")
+        .env_remove("ADMIN_API_KEYS")
+        .env("FLUXORA_WEBHOOK_SECRET", "seed-named-secret")
+        .env("ADMIN_API_KEY", "seed-admin-key-0123456789")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        if let Some(rest) = line.split("\"address\":\"").nth(1) {
+            break rest.split('"').next().unwrap().to_owned();
+        }
+    };
+    let body = temp_file("seed-names.json", br#"{"event":"stream.created"}"#);
+    let url = format!("http://{address}/internal/webhooks/receive");
+    let (code, out, err) = run(
+        &["send", "--url", &url, "--body", body.to_str().unwrap()],
+        &[("WEBHOOK_SECRET", "seed-named-secret")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("HTTP 200"), "{out}");
+    let client = reqwest::Client::new();
+    let admin = |key: &'static str| {
+        client
+            .get(format!("http://{address}/api/admin/webhooks/endpoints"))
+            .bearer_auth(key)
+            .send()
+    };
+    assert_eq!(
+        admin("seed-admin-key-0123456789")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        admin("another-key-0123456789")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
 }

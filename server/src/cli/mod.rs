@@ -55,8 +55,31 @@ pub enum Command {
 #[derive(Clone, Args)]
 pub struct SecretArgs {
     /// The webhook secret (prefer the environment variable: arguments show in `ps`).
-    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
-    pub secret: String,
+    #[arg(
+        long,
+        env = "FLUXORA_WEBHOOK_SECRET",
+        hide_env_values = true,
+        required_unless_present = "legacy_secret"
+    )]
+    secret: Option<String>,
+    /// `WEBHOOK_SECRET`, the older name of `FLUXORA_WEBHOOK_SECRET` (which wins).
+    #[arg(
+        long = "legacy-secret",
+        env = "WEBHOOK_SECRET",
+        hide = true,
+        hide_env_values = true
+    )]
+    legacy_secret: Option<String>,
+}
+
+impl SecretArgs {
+    /// The secret, from whichever name set it.
+    pub fn secret(&self) -> &str {
+        self.secret
+            .as_deref()
+            .or(self.legacy_secret.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 impl core::fmt::Debug for SecretArgs {

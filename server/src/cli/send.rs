@@ -16,7 +16,7 @@ pub async fn run_send(args: &SendArgs) -> ExitCode {
         }
     };
     let headers = SignedHeaders::new(
-        args.secret.secret.as_bytes(),
+        args.secret.secret().as_bytes(),
         &body,
         args.timestamp,
         args.delivery_id.as_deref(),

@@ -63,7 +63,7 @@ pub fn run_sign(args: &SignArgs) -> ExitCode {
         }
     };
     let headers = SignedHeaders::new(
-        args.secret.secret.as_bytes(),
+        args.secret.secret().as_bytes(),
         &body,
         args.timestamp,
         args.delivery_id.as_deref(),

@@ -31,7 +31,7 @@ pub fn parse_captured_headers(text: &str) -> ReceivedHeaders {
 fn verifier(args: &VerifyArgs) -> Result<Verifier, String> {
     let whole = |value: u64| Loose::Integer(i128::from(value));
     let settings = SettingsInput {
-        secret: Loose::Text(&args.secret.secret),
+        secret: Loose::Text(args.secret.secret()),
         previous_secret: args
             .previous_secret
             .as_deref()
@@ -85,7 +85,7 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let secret = args.secret.secret.as_bytes();
+    let secret = args.secret.secret().as_bytes();
     let now = args.now.unwrap_or_else(unix_seconds);
     let outcome = verifier.verify(&captured, &body, now, &mut NoReplayGuard);
     let causes = diagnose_mismatch(

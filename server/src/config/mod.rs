@@ -241,13 +241,18 @@ impl Config {
         let previous = args
             .webhook_secret_previous
             .as_deref()
+            .or(args.legacy_webhook_secret_previous.as_deref())
             .filter(|s| !s.is_empty());
         if args.webhook_secret_rotated_at.is_some() && previous.is_none() {
             return Err(invalid(
                 "WEBHOOK_SECRET_ROTATED_AT is set but WEBHOOK_SECRET_PREVIOUS is not",
             ));
         }
-        let secret = args.webhook_secret.as_deref().unwrap_or_default();
+        let secret = args
+            .webhook_secret
+            .as_deref()
+            .or(args.legacy_webhook_secret.as_deref())
+            .unwrap_or_default();
         let whole = |value: u64| Loose::Integer(i128::from(value));
         let settings = SettingsInput {
             secret: Loose::Text(secret),
@@ -286,6 +291,7 @@ impl Config {
         let admin_api_keys: Vec<String> = args
             .admin_api_keys
             .iter()
+            .chain(&args.admin_api_key)
             .map(|k| k.trim().to_owned())
             .filter(|k| !k.is_empty())
             .collect();

@@ -27,11 +27,28 @@ pub struct ServeOptions {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
     /// Current secret of inbound webhooks (UTF-8 bytes exactly as given).
-    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+    #[arg(long, env = "FLUXORA_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// `WEBHOOK_SECRET`, the older name of `FLUXORA_WEBHOOK_SECRET` (which wins when both
+    /// are set).
+    #[arg(
+        long = "legacy-webhook-secret",
+        env = "WEBHOOK_SECRET",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub legacy_webhook_secret: Option<String>,
     /// Previous secret, still accepted during the grace window after rotation.
-    #[arg(long, env = "WEBHOOK_SECRET_PREVIOUS", hide_env_values = true)]
+    #[arg(long, env = "FLUXORA_WEBHOOK_SECRET_PREVIOUS", hide_env_values = true)]
     pub webhook_secret_previous: Option<String>,
+    /// `WEBHOOK_SECRET_PREVIOUS`, the older name of `FLUXORA_WEBHOOK_SECRET_PREVIOUS`.
+    #[arg(
+        long = "legacy-webhook-secret-previous",
+        env = "WEBHOOK_SECRET_PREVIOUS",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub legacy_webhook_secret_previous: Option<String>,
     /// When the previous secret was rotated out (Unix seconds); without it it never expires.
     #[arg(long, env = "WEBHOOK_SECRET_ROTATED_AT")]
     pub webhook_secret_rotated_at: Option<u64>,
@@ -65,6 +82,9 @@ pub struct ServeOptions {
         value_delimiter = ','
     )]
     pub admin_api_keys: Vec<String>,
+    /// One admin API key (`ADMIN_API_KEY`, the seed's name), added to `ADMIN_API_KEYS`.
+    #[arg(long, env = "ADMIN_API_KEY", hide_env_values = true)]
+    pub admin_api_key: Option<String>,
     /// Timeout of one outbound delivery attempt, in seconds.
     #[arg(long, env = "WEBHOOK_DELIVERY_TIMEOUT_SECONDS", default_value_t = 10)]
     pub webhook_delivery_timeout_seconds: u64,
@@ -88,7 +108,7 @@ pub struct ServeOptions {
     #[arg(long, env = "INDEXER_STALL_THRESHOLD_SECONDS", default_value_t = 300)]
     pub indexer_stall_threshold_seconds: u64,
     /// Ledgers behind the newest one that count as safe from reorgs (`lastSafeLedger`).
-    #[arg(long, env = "INDEXER_FINALITY_LEDGERS", default_value_t = 0)]
+    #[arg(long, env = "INDEXER_FINALITY_LEDGERS", default_value_t = 1)]
     pub indexer_finality_ledgers: u64,
     /// Open WebSocket connections per client IP on `/ws/streams`.
     #[arg(long, env = "WS_MAX_CONNECTIONS_PER_IP", default_value_t = 20)]

@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "replay_reservations",
         include_str!("../../migrations/0005_replay_reservations.sql"),
     ),
+    (
+        6,
+        "audit_log",
+        include_str!("../../migrations/0006_audit_log.sql"),
+    ),
 ];
 
 /// Held for one transaction; serializes migrators across every instance sharing the database.

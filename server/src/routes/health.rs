@@ -67,26 +67,58 @@ impl HealthCache {
     }
 }
 
-/// Overall health: always 200 while the process serves; `status` is `degraded` when the
-/// database does not answer.
+impl Snapshot {
+    /// Why the service is degraded: the database does not answer, or the indexer is
+    /// starting (no batch yet), stalled (latched until an admin clears it), rolled back a
+    /// reorg (until cleared) or unknown. Empty when all is well.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !self.database_ok {
+            problems.push("database unreachable".to_owned());
+        }
+        match self.indexer["status"].as_str() {
+            Some("starting") => problems.push("indexer starting: no batch received yet".to_owned()),
+            Some("stalled") => problems.push(
+                "indexer stalled: no batch within the stall threshold (latched until cleared)"
+                    .to_owned(),
+            ),
+            Some("unknown") => problems.push("indexer state unknown".to_owned()),
+            _ => {}
+        }
+        if self.indexer["reorgDetected"] == json!(true) {
+            problems.push("indexer rolled back a reorg (reorgDetected, until cleared)".to_owned());
+        }
+        problems
+    }
+}
+
+/// Overall health, at the top level (monitors read `status` there): always 200 while the
+/// process serves; `status` is `degraded`, with the reasons in `summary`, while the database
+/// does not answer or the indexer is starting, stalled or rolled back a reorg.
 pub async fn health(State(state): State<AppState>) -> Response {
+    let snapshot = state.health.snapshot(&state).await;
+    let problems = snapshot.problems();
     let Snapshot {
         database_ok,
         indexer,
-    } = state.health.snapshot(&state).await;
-    ApiResponse::ok(json!({
-        "status": if database_ok { "ok" } else { "degraded" },
+    } = snapshot;
+    let connections = state.hub.connections();
+    axum::Json(json!({
+        "status": if problems.is_empty() { "ok" } else { "degraded" },
         "service": "fluxora-server",
         "version": env!("CARGO_PKG_VERSION"),
         "timestamp": now_rfc3339(),
         "uptimeSeconds": state.started.elapsed().as_secs(),
+        "wsConnections": connections,
+        "lagMs": indexer.get("lagMs").cloned().unwrap_or(Value::Null),
+        "summary": if problems.is_empty() { "all checks passed".to_owned() } else { problems.join("; ") },
         "checks": {
             "database": {
                 "status": if database_ok { "ok" } else { "unreachable" },
                 "backend": state.db.backend.name(),
             },
             "indexer": indexer,
-            "websocket": { "status": "ok", "connections": state.hub.connections() },
+            "websocket": { "status": "ok", "connections": connections },
         },
     }))
     .into_response()
@@ -97,20 +129,20 @@ pub async fn live() -> Response {
     ApiResponse::ok(json!({ "status": "ok" })).into_response()
 }
 
-/// Readiness: 503 when the database is unreachable.
+/// Readiness: 503 within a second while degraded (see [`Snapshot::problems`]), with the
+/// reasons as details. The database is asked on every call (probes are periodic, and a
+/// load balancer must learn of an outage at once); the indexer's state comes from the
+/// snapshot.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.db.ping()).await;
-    match ping {
-        Ok(Ok(())) => {
-            ApiResponse::ok(json!({ "status": "ready", "database": "ok" })).into_response()
-        }
-        Ok(Err(err)) => {
-            tracing::warn!(error = %err, "readiness: database unreachable");
-            AppError::Unavailable("Database is unreachable").into_response()
-        }
-        Err(_) => {
-            tracing::warn!("readiness: the database did not answer within a second");
-            AppError::Unavailable("Database is unreachable").into_response()
-        }
+    let (ping, mut snapshot) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(1), state.db.ping()),
+        state.health.snapshot(&state)
+    );
+    snapshot.database_ok = matches!(ping, Ok(Ok(())));
+    let problems = snapshot.problems();
+    if problems.is_empty() {
+        return ApiResponse::ok(json!({ "status": "ready", "database": "ok" })).into_response();
     }
+    tracing::warn!(reasons = %problems.join("; "), "readiness: not ready");
+    AppError::NotReady(json!(problems)).into_response()
 }

@@ -8,10 +8,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::domain::stream::chain_stream;
 use crate::domain::{MAX_ID_LEN, well_formed_id};
 use crate::error::{ApiResponse, AppError};
 use crate::extract::JsonBody;
+use crate::routes::audit;
+use crate::store::audit::Action;
 use crate::store::chain::{self, ChainEvent, ChainKind, IndexerState};
 use crate::util::unix_millis;
 
@@ -165,6 +168,8 @@ pub async fn ingest(State(state): State<AppState>, body: JsonBody) -> Result<Res
             from_ledger = reorg.from_ledger,
             rolled_back_events = reorg.rolled_back_events,
             streams = reorg.streams,
+            existing_hash = %reorg.existing_hash,
+            incoming_hash = %reorg.incoming_hash,
             "chain reorg: orphaned ledgers rolled back"
         );
     }
@@ -236,12 +241,17 @@ pub async fn health_check(state: &AppState) -> Value {
         "reorgDetected": stored.reorg_detected,
         "lastReorgLedger": (stored.last_reorg_ledger > 0).then_some(stored.last_reorg_ledger),
         "lastBatchAgeSeconds": (stored.last_batch_at > 0).then(|| (now - stored.last_batch_at) / 1000),
+        "lagMs": (stored.last_batch_at > 0).then(|| now - stored.last_batch_at),
         "stallThresholdSeconds": state.config.indexer.stall_threshold_seconds,
     })
 }
 
-/// `POST /api/admin/indexer/clear-stall`: 409 `INDEXER_LAGGING` while still behind.
-pub async fn clear_stall(State(state): State<AppState>) -> Result<Response, AppError> {
+/// `POST /api/admin/indexer/stall/clear` (and its old path `clear-stall`): 409
+/// `INDEXER_LAGGING` while still behind; recorded as `INDEXER_STALL_CLEARED`.
+pub async fn clear_stall(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Response, AppError> {
     if state.config.indexer.token.is_none() {
         return Err(AppError::Unavailable(
             "Chain-event ingestion is not configured",
@@ -260,11 +270,22 @@ pub async fn clear_stall(State(state): State<AppState>) -> Result<Response, AppE
     chain::set_stall_latched(&state.db, false).await?;
     state.health.invalidate().await;
     tracing::info!("indexer stall cleared");
+    audit::note(
+        &state.db,
+        &principal,
+        Action::IndexerStallCleared,
+        None,
+        None,
+    )
+    .await;
     Ok(ApiResponse::ok(health_check(&state).await).into_response())
 }
 
 /// `POST /api/admin/indexer/clear-reorg`: resets `reorgDetected`.
-pub async fn clear_reorg(State(state): State<AppState>) -> Result<Response, AppError> {
+pub async fn clear_reorg(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Response, AppError> {
     if state.config.indexer.token.is_none() {
         return Err(AppError::Unavailable(
             "Chain-event ingestion is not configured",
@@ -272,5 +293,13 @@ pub async fn clear_reorg(State(state): State<AppState>) -> Result<Response, AppE
     }
     chain::clear_reorg(&state.db).await?;
     state.health.invalidate().await;
+    audit::note(
+        &state.db,
+        &principal,
+        Action::IndexerReorgCleared,
+        None,
+        None,
+    )
+    .await;
     Ok(ApiResponse::ok(health_check(&state).await).into_response())
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per area.
 
+pub mod audit;
 pub mod health;
 pub mod indexer;
 pub mod meta;

@@ -145,6 +145,15 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(validation(&errors));
     }
+    tracing::info!(
+        request_id = %crate::error::current_request_id(),
+        status = filter.status.map(StreamStatus::as_str),
+        sender = filter.sender.as_deref(),
+        recipient = filter.recipient.as_deref(),
+        limit,
+        cursor = after.is_some(),
+        "listing streams"
+    );
     let mut page = streams::list(&state.db, &filter, after, limit + 1).await?;
     let has_more = page.len() > limit as usize;
     page.truncate(limit as usize);

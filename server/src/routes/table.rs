@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::auth::{Access, Gate, gate};
 use crate::openapi::schema;
 use crate::ratelimit::{Throttle, rate_limit};
-use crate::routes::{health, indexer, meta, receive, streams, webhooks};
+use crate::routes::{audit, health, indexer, meta, receive, streams, webhooks};
 
 /// An HTTP method the API serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,8 +93,8 @@ pub enum Reply {
     Receiver,
     /// Prometheus text.
     Text,
-    /// A bare JSON document (the OpenAPI document itself).
-    Document,
+    /// A bare JSON document, not in the envelope (health, the OpenAPI document itself).
+    Bare(fn() -> serde_json::Value),
     /// A WebSocket upgrade.
     Upgrade,
 }
@@ -124,6 +124,8 @@ pub struct RouteSpec {
     pub reply: Reply,
     /// Statuses of its own, besides those its access, body, limits and database imply.
     pub statuses: &'static [u16],
+    /// Kept for clients of an older name; the summary names the route that replaces it.
+    pub deprecated: bool,
 }
 
 impl RouteSpec {
@@ -219,6 +221,7 @@ const fn public_get(path: &'static str, summary: &'static str) -> RouteSpec {
         body: Body::Empty,
         reply: Reply::Envelope(schema::any),
         statuses: &[200],
+        deprecated: false,
     }
 }
 
@@ -236,6 +239,7 @@ const fn admin_by_id(verb: Verb, path: &'static str, summary: &'static str) -> R
         body: Body::Empty,
         reply: Reply::Envelope(schema::any),
         statuses: &[200, 404],
+        deprecated: false,
     }
 }
 
@@ -276,14 +280,21 @@ route_table! {
     Info => meta::info, public_get("/", "API info");
     /// `GET /health`.
     Health => health::health, RouteSpec {
-        summary: "Health: database check (cached for a second), indexer freshness",
+        summary: "Health at the top level: ok, or degraded with the reasons in summary",
+        description: Some(
+            "Always 200 while the process serves. status is degraded while the database does \
+            not answer or the indexer is starting, stalled (latched until cleared) or rolled \
+            back a reorg (until cleared). The dependencies are measured at most once a second \
+            and within a second."
+        ),
+        reply: Reply::Bare(schema::health),
         ..public_get("/health", "")
     };
     /// `GET /health/live`.
     Live => health::live, public_get("/health/live", "Liveness");
     /// `GET /health/ready`.
     Ready => health::ready, RouteSpec {
-        summary: "Readiness: 503 within a second when the database is unreachable",
+        summary: "Readiness: 503 within a second while degraded (database, indexer), with the reasons",
         statuses: &[200, 503],
         ..public_get("/health/ready", "")
     };
@@ -294,7 +305,7 @@ route_table! {
     };
     /// `GET /openapi.json`.
     OpenApi => meta::openapi, RouteSpec {
-        reply: Reply::Document,
+        reply: Reply::Bare(schema::object),
         ..public_get("/openapi.json", "This document")
     };
     /// `POST /api/streams`.
@@ -313,6 +324,7 @@ route_table! {
         body: Body::Json { required: true, schema: schema::create_stream },
         reply: Reply::Envelope(schema::stream),
         statuses: &[201, 409],
+        deprecated: false,
     };
     /// `GET /api/streams`.
     ListStreams => streams::list, RouteSpec {
@@ -333,6 +345,7 @@ route_table! {
         body: Body::Empty,
         reply: Reply::Envelope(schema::stream_list),
         statuses: &[200],
+        deprecated: false,
     };
     /// `GET /api/streams/{id}`.
     GetStream => streams::get, RouteSpec {
@@ -347,6 +360,7 @@ route_table! {
         body: Body::Empty,
         reply: Reply::Envelope(schema::stream),
         statuses: &[200, 404],
+        deprecated: false,
     };
     /// `DELETE /api/streams/{id}`.
     CancelStream => streams::cancel, RouteSpec {
@@ -361,6 +375,7 @@ route_table! {
         body: Body::Empty,
         reply: Reply::Envelope(schema::stream),
         statuses: &[200, 404, 409],
+        deprecated: false,
     };
     /// `PATCH /api/streams/{id}/status`.
     SetStreamStatus => streams::set_status, RouteSpec {
@@ -375,6 +390,7 @@ route_table! {
         body: Body::Json { required: true, schema: schema::status_change },
         reply: Reply::Envelope(schema::stream),
         statuses: &[200, 404, 409],
+        deprecated: false,
     };
     /// `POST /internal/webhooks/receive`.
     Receive => receive::receive, RouteSpec {
@@ -401,6 +417,7 @@ route_table! {
         body: Body::Signed,
         reply: Reply::Receiver,
         statuses: &[200, 400, 401, 409, 413, 429],
+        deprecated: false,
     };
     /// `GET /ws/streams`.
     StreamFeed => crate::ws::upgrade, RouteSpec {
@@ -414,7 +431,7 @@ route_table! {
             streamId, eventId, payload} (each (streamId, eventId) once per client) and \
             {\"type\": \"error\", code, message} with codes PAYLOAD_TOO_LARGE (over 4096 bytes), \
             RATE_LIMIT_EXCEEDED (over 30 messages in 10 s), BINARY_NOT_SUPPORTED, \
-            INVALID_MESSAGE, UNKNOWN_TYPE; the connection stays open after an error. Pings \
+            INVALID_JSON (not JSON), INVALID_MESSAGE (JSON of another shape), UNKNOWN_TYPE; the connection stays open after an error. Pings \
             every 30 s; a client that misses a pong is dropped. 429 when the client IP holds \
             its connection limit, 503 at the server's."
         ),
@@ -425,6 +442,7 @@ route_table! {
         body: Body::Empty,
         reply: Reply::Upgrade,
         statuses: &[101, 400, 429, 503],
+        deprecated: false,
     };
     /// `POST /internal/indexer/batches`.
     IngestBatch => indexer::ingest, RouteSpec {
@@ -445,12 +463,22 @@ route_table! {
         body: Body::Json { required: true, schema: schema::chain_batch },
         reply: Reply::Envelope(schema::any),
         statuses: &[200],
+        deprecated: false,
     };
-    /// `POST /api/admin/indexer/clear-stall`.
-    ClearStall => indexer::clear_stall, RouteSpec {
+    /// `POST /api/admin/indexer/stall/clear`.
+    StallClear => indexer::clear_stall, RouteSpec {
         summary: "Clear the latched indexer stall (admin; 409 INDEXER_LAGGING while still behind)",
+        description: Some("Recorded in the audit trail as INDEXER_STALL_CLEARED."),
         statuses: &[200, 409],
         params: &[],
+        ..admin_by_id(Verb::Post, "/api/admin/indexer/stall/clear", "")
+    };
+    /// `POST /api/admin/indexer/clear-stall`: the old name of [`Route::StallClear`].
+    ClearStall => indexer::clear_stall, RouteSpec {
+        summary: "Old name of POST /api/admin/indexer/stall/clear (same behaviour)",
+        statuses: &[200, 409],
+        params: &[],
+        deprecated: true,
         ..admin_by_id(Verb::Post, "/api/admin/indexer/clear-stall", "")
     };
     /// `POST /api/admin/indexer/clear-reorg`.
@@ -471,6 +499,16 @@ route_table! {
         statuses: &[201],
         params: &[],
         ..admin_by_id(Verb::Post, "/api/admin/webhooks/endpoints", "")
+    };
+    /// `GET /api/audit`.
+    AuditTrail => audit::list, RouteSpec {
+        summary: "The audit trail of admin actions, newest first (admin)",
+        params: &[
+            Param { name: "action", place: Place::Query, schema: schema::audit_action },
+            Param { name: "limit", place: Place::Query, schema: schema::audit_limit },
+        ],
+        statuses: &[200],
+        ..admin_by_id(Verb::Get, "/api/audit", "")
     };
     /// `GET /api/admin/webhooks/endpoints`.
     ListEndpoints => webhooks::list_endpoints, RouteSpec {

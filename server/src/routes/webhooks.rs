@@ -12,9 +12,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::domain::{MAX_ID_LEN, well_formed_id};
 use crate::error::{ApiResponse, AppError};
 use crate::extract::JsonBody;
+use crate::routes::audit;
+use crate::store::audit::Action;
 use crate::store::endpoints::{self, Endpoint};
 use crate::store::outbox::{self, DeliveryFilter, Replay};
 use crate::util::{random_hex, unix_millis};
@@ -145,6 +148,7 @@ fn with_circuit(state: &AppState, endpoint: &Endpoint) -> Value {
 /// shown this once.
 pub async fn create_endpoint(
     State(state): State<AppState>,
+    principal: Principal,
     body: JsonBody,
 ) -> Result<Response, AppError> {
     let Some(object) = body.value.as_object() else {
@@ -181,6 +185,14 @@ pub async fn create_endpoint(
     )
     .await?;
     tracing::info!(endpoint_id = %endpoint.id, "webhook endpoint registered");
+    audit::note(
+        &state.db,
+        &principal,
+        Action::EndpointCreated,
+        Some(&endpoint.id),
+        None,
+    )
+    .await;
     let mut data = with_circuit(&state, &endpoint);
     data["secret"] = json!(secret);
     Ok(ApiResponse::with_status(StatusCode::CREATED, data).into_response())
@@ -202,6 +214,7 @@ pub async fn list_endpoints(State(state): State<AppState>) -> Result<Response, A
 /// answered this once.
 pub async fn rotate_secret(
     State(state): State<AppState>,
+    principal: Principal,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Response, AppError> {
@@ -236,6 +249,14 @@ pub async fn rotate_secret(
         return Err(endpoint_not_found());
     };
     tracing::info!(endpoint_id = %endpoint.id, "webhook endpoint secret rotated");
+    audit::note(
+        &state.db,
+        &principal,
+        Action::EndpointSecretRotated,
+        Some(&endpoint.id),
+        None,
+    )
+    .await;
     let mut data = with_circuit(&state, &endpoint);
     data["secret"] = json!(secret);
     Ok(ApiResponse::ok(data).into_response())
@@ -243,6 +264,7 @@ pub async fn rotate_secret(
 
 async fn set_enabled(
     state: &AppState,
+    principal: &Principal,
     path: Result<Path<String>, PathRejection>,
     enabled: bool,
 ) -> Result<Response, AppError> {
@@ -254,28 +276,37 @@ async fn set_enabled(
     if enabled {
         state.outbox_wakeup.notify_one();
     }
+    let action = if enabled {
+        Action::EndpointEnabled
+    } else {
+        Action::EndpointDisabled
+    };
+    audit::note(&state.db, principal, action, Some(&endpoint.id), None).await;
     Ok(ApiResponse::ok(with_circuit(state, &endpoint)).into_response())
 }
 
 /// `POST /api/admin/webhooks/endpoints/{id}/disable`: no new rows; pending rows wait.
 pub async fn disable_endpoint(
     State(state): State<AppState>,
+    principal: Principal,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    set_enabled(&state, path, false).await
+    set_enabled(&state, &principal, path, false).await
 }
 
 /// `POST /api/admin/webhooks/endpoints/{id}/enable`.
 pub async fn enable_endpoint(
     State(state): State<AppState>,
+    principal: Principal,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    set_enabled(&state, path, true).await
+    set_enabled(&state, &principal, path, true).await
 }
 
 /// `DELETE /api/admin/webhooks/endpoints/{id}`: with its deliveries and their attempts.
 pub async fn delete_endpoint(
     State(state): State<AppState>,
+    principal: Principal,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let id = path_id(path)?;
@@ -283,6 +314,14 @@ pub async fn delete_endpoint(
         return Err(endpoint_not_found());
     }
     tracing::info!(endpoint_id = %id, "webhook endpoint deleted");
+    audit::note(
+        &state.db,
+        &principal,
+        Action::EndpointDeleted,
+        Some(&id),
+        None,
+    )
+    .await;
     Ok(ApiResponse::ok(json!({ "id": id, "deleted": true })).into_response())
 }
 
@@ -373,12 +412,21 @@ pub async fn list_dead_letters(
 /// budget (409 `NOT_DEAD_LETTER` when it is not one).
 pub async fn replay_dead_letter(
     State(state): State<AppState>,
+    principal: Principal,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let id = path_id(path)?;
     match outbox::replay(&state.db, &id, unix_millis()).await? {
         Replay::Queued(delivery) => {
             tracing::info!(delivery_id = %delivery.id, "dead letter replayed");
+            audit::note(
+                &state.db,
+                &principal,
+                Action::DeadLetterReplayed,
+                Some(&delivery.id),
+                None,
+            )
+            .await;
             state.outbox_wakeup.notify_one();
             Ok(ApiResponse::ok(*delivery).into_response())
         }

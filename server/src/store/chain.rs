@@ -91,6 +91,10 @@ pub struct Reorg {
     pub rolled_back_events: u64,
     /// Streams re-derived.
     pub streams: usize,
+    /// The hash stored for `from_ledger` before the reorg.
+    pub existing_hash: String,
+    /// The hash the batch brought for `from_ledger`.
+    pub incoming_hash: String,
 }
 
 /// What a batch came to.
@@ -236,6 +240,7 @@ pub async fn ingest(
             .try_get(0)?;
     let mut outcome = BatchOutcome::default();
     let mut reorg_from: Option<i64> = None;
+    let mut fork_hashes = (String::new(), String::new());
     for event in events {
         let known: Option<String> =
             sqlx::query("SELECT ledger_hash FROM chain_ledgers WHERE ledger = $1")
@@ -244,8 +249,11 @@ pub async fn ingest(
                 .await?
                 .map(|row| row.try_get(0))
                 .transpose()?;
-        if known.is_some_and(|hash| hash != event.ledger_hash) {
-            reorg_from = Some(reorg_from.map_or(event.ledger, |l| l.min(event.ledger)));
+        if let Some(existing) = known.filter(|hash| *hash != event.ledger_hash)
+            && reorg_from.is_none_or(|from| event.ledger < from)
+        {
+            reorg_from = Some(event.ledger);
+            fork_hashes = (existing, event.ledger_hash.clone());
         }
     }
     if let Some(from) = reorg_from {
@@ -275,6 +283,8 @@ pub async fn ingest(
             from_ledger: from,
             rolled_back_events: rolled_back,
             streams: affected.len(),
+            existing_hash: fork_hashes.0.clone(),
+            incoming_hash: fork_hashes.1.clone(),
         });
     }
     let mut seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM chain_events")

@@ -35,6 +35,7 @@ const BINARY_NOT_SUPPORTED: ClientError = (
     "BINARY_NOT_SUPPORTED",
     "Binary messages are not supported; send JSON text",
 );
+const INVALID_JSON: ClientError = ("INVALID_JSON", "Message is not valid JSON");
 const INVALID_MESSAGE: ClientError = (
     "INVALID_MESSAGE",
     "Expected a JSON object { type, streamId } with a streamId string of 1 to 128 characters",
@@ -47,7 +48,7 @@ const TOO_MANY_SUBSCRIPTIONS: ClientError = (
 
 /// Parses a text message (already within the size limit).
 fn parse(text: &str) -> Result<Request, ClientError> {
-    let value: Value = serde_json::from_str(text).map_err(|_| INVALID_MESSAGE)?;
+    let value: Value = serde_json::from_str(text).map_err(|_| INVALID_JSON)?;
     let Some(kind) = value.get("type").and_then(Value::as_str) else {
         return Err(INVALID_MESSAGE);
     };
@@ -232,7 +233,7 @@ mod tests {
             parse(r#"{"type":"unsubscribe","streamId":"str_1"}"#),
             Ok(Request::Unsubscribe("str_1".into()))
         );
-        assert_eq!(parse("nope"), Err(INVALID_MESSAGE));
+        assert_eq!(parse("nope"), Err(INVALID_JSON));
         assert_eq!(parse("[]"), Err(INVALID_MESSAGE));
         assert_eq!(parse(r#"{"type":"subscribe"}"#), Err(INVALID_MESSAGE));
         assert_eq!(

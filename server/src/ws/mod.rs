@@ -5,7 +5,8 @@
 //! `{ "type": "stream_update", "streamId", "eventId", "payload" }` and
 //! `{ "type": "error", "code", "message" }` with `PAYLOAD_TOO_LARGE` (a message over 4096
 //! bytes), `RATE_LIMIT_EXCEEDED` (over 30 messages in 10 s), `BINARY_NOT_SUPPORTED`,
-//! `INVALID_MESSAGE`, `UNKNOWN_TYPE`; the connection stays open after an error. Each
+//! `INVALID_JSON` (not JSON), `INVALID_MESSAGE` (JSON of another shape), `UNKNOWN_TYPE`;
+//! the connection stays open after an error. Each
 //! (streamId, eventId) reaches a client once. The server pings every `WS_PING_INTERVAL_SECONDS`
 //! and drops a client that has not answered the previous ping; on shutdown every client gets
 //! a close frame (1001).
@@ -86,7 +87,20 @@ pub async fn upgrade(
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            Connection::new(hub, ping_interval).run(socket).await;
+            let connection_id = format!("ws_{}", crate::util::random_hex(8));
+            tracing::info!(
+                connection_id = %connection_id,
+                total = hub.connections(),
+                "websocket connected"
+            );
+            Connection::new(hub.clone(), ping_interval)
+                .run(socket)
+                .await;
             drop(slot);
+            tracing::info!(
+                connection_id = %connection_id,
+                total = hub.connections(),
+                "websocket disconnected"
+            );
         })
 }

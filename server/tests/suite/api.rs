@@ -41,8 +41,12 @@ pub async fn info_health_and_readiness(backend: Backend) {
 
     let (status, body) = json_of(server.get("/health").await).await;
     assert_eq!(status, 200);
-    let data = &body["data"];
+    // At the top level, where monitors read it.
+    let data = &body;
     assert_eq!(data["status"], "ok");
+    assert_eq!(data["summary"], "all checks passed");
+    assert_eq!(data["wsConnections"], 0);
+    assert!(data["lagMs"].is_null());
     assert_eq!(data["service"], "fluxora-server");
     assert!(data["timestamp"].is_string());
     assert_eq!(data["checks"]["database"]["status"], "ok");

@@ -573,3 +573,86 @@ pub async fn egress_policy_is_enforced_at_connect_time(backend: Backend) {
     );
     server.stop().await;
 }
+
+/// Every admin action on endpoints lands in the audit trail, newest first, with the acting
+/// key's fingerprint and never a secret; the trail is admin-only.
+pub async fn admin_actions_are_audited(backend: Backend) {
+    let server = start!(backend, &[]);
+    let (client, base) = (&server.client, server.base.as_str());
+    let (id, secret) = register_endpoint(client, base, "http://127.0.0.1:9/hook").await;
+    for path in ["rotate-secret", "disable", "enable"] {
+        let (status, _) = admin(
+            client,
+            reqwest::Method::POST,
+            base,
+            &format!("/api/admin/webhooks/endpoints/{id}/{path}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{path}");
+    }
+    let (status, _) = admin(
+        client,
+        reqwest::Method::DELETE,
+        base,
+        &format!("/api/admin/webhooks/endpoints/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, trail) = admin(client, reqwest::Method::GET, base, "/api/audit", None).await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    let mut expected = vec![
+        "WEBHOOK_ENDPOINT_CREATED",
+        "WEBHOOK_ENDPOINT_SECRET_ROTATED",
+        "WEBHOOK_ENDPOINT_DISABLED",
+        "WEBHOOK_ENDPOINT_ENABLED",
+        "WEBHOOK_ENDPOINT_DELETED",
+    ];
+    expected.reverse();
+    // Entries of one millisecond may come in either order: compare as sets, then the ends.
+    let mut sorted = actions.clone();
+    sorted.sort_unstable();
+    let mut wanted = expected.clone();
+    wanted.sort_unstable();
+    assert_eq!(sorted, wanted);
+    assert!(
+        trail["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["target"] == id.as_str())
+    );
+    let text = trail.to_string();
+    assert!(
+        !text.contains(&secret) && !text.contains(ADMIN_KEY),
+        "{text}"
+    );
+    let (status, one) = admin(
+        client,
+        reqwest::Method::GET,
+        base,
+        "/api/audit?action=WEBHOOK_ENDPOINT_DELETED&limit=1",
+        None,
+    )
+    .await;
+    assert_eq!((status, one["data"].as_array().unwrap().len()), (200, 1));
+    let anonymous = client.get(server.url("/api/audit")).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let (status, _) = admin(
+        client,
+        reqwest::Method::GET,
+        base,
+        "/api/audit?action=NOPE",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    server.stop().await;
+}

@@ -57,9 +57,33 @@ async fn stream_status(server: &TestServer, id: &str) -> Option<String> {
     Some(body["data"]["status"].as_str().unwrap().to_owned())
 }
 
+/// The overall `/health` status and summary, and `/health/ready`'s status.
+async fn overall(server: &TestServer) -> (String, String, u16) {
+    let body: Value = server.get("/health").await.json().await.unwrap();
+    let ready = server.get("/health/ready").await.status().as_u16();
+    (
+        body["status"].as_str().unwrap().to_owned(),
+        body["summary"].as_str().unwrap().to_owned(),
+        ready,
+    )
+}
+
+/// Asserts the service is degraded for `reason` (health 200 `degraded`, readiness 503).
+async fn assert_degraded(server: &TestServer, reason: &str) {
+    let (status, summary, ready) = overall(server).await;
+    assert_eq!(status, "degraded", "{summary}");
+    assert!(summary.contains(reason), "{summary}");
+    assert_eq!(ready, 503);
+}
+
+async fn assert_all_ok(server: &TestServer) {
+    let (status, summary, ready) = overall(server).await;
+    assert_eq!((status.as_str(), ready), ("ok", 200), "{summary}");
+}
+
 async fn indexer_health(server: &TestServer) -> Value {
     let body: Value = server.get("/health").await.json().await.unwrap();
-    body["data"]["checks"]["indexer"].clone()
+    body["checks"]["indexer"].clone()
 }
 
 pub async fn indexer_batches_need_the_token_and_valid_events(backend: Backend) {
@@ -137,6 +161,7 @@ pub async fn chain_events_reach_webhooks_and_websocket_clients(backend: Backend)
     }
     assert_eq!(texts[0]["type"], "subscribed");
     assert_eq!(indexer_health(&server).await["status"], "starting");
+    assert_degraded(&server, "indexer starting").await;
 
     let batch = vec![
         created("ev-1", 100, "h100", "chain-s1", 1),
@@ -146,7 +171,8 @@ pub async fn chain_events_reach_webhooks_and_websocket_clients(backend: Backend)
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["accepted"], 2);
     assert_eq!(answer["data"]["streamEvents"], 2);
-    assert_eq!(answer["data"]["lastSafeLedger"], 101);
+    // One ledger behind the tip is safe by default (INDEXER_FINALITY_LEDGERS=1).
+    assert_eq!(answer["data"]["lastSafeLedger"], 100);
     assert_eq!(
         stream_status(&server, "chain-s1").await.as_deref(),
         Some("paused")
@@ -178,6 +204,7 @@ pub async fn chain_events_reach_webhooks_and_websocket_clients(backend: Backend)
     assert_eq!(answer["data"]["accepted"], 0);
     assert_eq!(deliveries(&server.client, &server.base, "").await.len(), 2);
     assert_eq!(indexer_health(&server).await["status"], "healthy");
+    assert_all_ok(&server).await;
     server.stop().await;
 }
 
@@ -243,6 +270,7 @@ pub async fn a_reorg_rolls_back_and_reapplies(backend: Backend) {
     let health = indexer_health(&server).await;
     assert_eq!(health["reorgDetected"], true);
     assert_eq!(health["lastReorgLedger"], 101);
+    assert_degraded(&server, "reorg").await;
     // The orphaned events are forgotten: sent again on the new branch they apply.
     let (_, answer) = post_batch(
         &server,
@@ -264,6 +292,7 @@ pub async fn a_reorg_rolls_back_and_reapplies(backend: Backend) {
     .await;
     assert_eq!(status, 200);
     assert_eq!(indexer_health(&server).await["reorgDetected"], false);
+    assert_all_ok(&server).await;
     server.stop().await;
 }
 
@@ -283,7 +312,21 @@ pub async fn a_stall_is_latched_until_cleared(backend: Backend) {
         indexer_health(&server).await["status"] == "stalled"
     })
     .await;
-    let clear = "/api/admin/indexer/clear-stall";
+    assert_degraded(&server, "indexer stalled").await;
+    // The seed's path; the older `clear-stall` answers the same.
+    let clear = "/api/admin/indexer/stall/clear";
+    let (status, body) = admin(
+        &server.client,
+        Method::POST,
+        &server.base,
+        "/api/admin/indexer/clear-stall",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("INDEXER_LAGGING"))
+    );
     let (status, body) = admin(&server.client, Method::POST, &server.base, clear, None).await;
     assert_eq!(
         (status, &body["error"]["code"]),
@@ -302,6 +345,21 @@ pub async fn a_stall_is_latched_until_cleared(backend: Backend) {
         let (status, body) = admin(&server.client, Method::POST, &server.base, clear, None).await;
         if status == 200 {
             assert_eq!(body["data"]["status"], "healthy");
+            // Recorded in the audit trail, with the acting key's fingerprint only.
+            let (status, trail) = admin(
+                &server.client,
+                Method::GET,
+                &server.base,
+                "/api/audit?action=INDEXER_STALL_CLEARED",
+                None,
+            )
+            .await;
+            assert_eq!(status, 200);
+            let entries = trail["data"].as_array().unwrap();
+            assert_eq!(entries.len(), 1, "{trail}");
+            assert_eq!(entries[0]["action"], "INDEXER_STALL_CLEARED");
+            assert_eq!(entries[0]["actor"].as_str().unwrap().len(), 16);
+            assert!(!trail.to_string().contains(ADMIN_KEY));
         } else {
             // The machine was slow enough for the indexer to lag again.
             assert_eq!(status, 409);

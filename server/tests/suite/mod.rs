@@ -42,6 +42,7 @@ macro_rules! server_suite {
             delivery::an_open_circuit_spares_a_dead_endpoint,
             delivery::egress_policy_refuses_internal_targets,
             delivery::egress_policy_is_enforced_at_connect_time,
+            delivery::admin_actions_are_audited,
             websocket::websocket_updates_for_subscribed_streams_once,
             websocket::websocket_never_sends_an_older_version_after_a_newer,
             websocket::feed_rows_carry_the_database_clock,
