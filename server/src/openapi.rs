@@ -237,6 +237,63 @@ pub mod schema {
         })
     }
 
+    /// A load of historical contract events.
+    pub fn historical_events() -> Value {
+        let id = |max: usize| json!({ "type": "string", "pattern": ID_PATTERN, "maxLength": max });
+        json!({
+            "type": "object",
+            "required": ["events"],
+            "properties": { "events": {
+                "type": "array",
+                "maxItems": crate::routes::history::MAX_LOAD_EVENTS,
+                "items": {
+                    "type": "object",
+                    "required": ["contractId", "eventId", "ledger", "type", "payload"],
+                    "properties": {
+                        "contractId": id(MAX_ID_LEN),
+                        "eventId": id(128),
+                        "ledger": { "type": "integer", "minimum": 1, "maximum": i64::MAX },
+                        "type": id(MAX_ID_LEN),
+                        "payload": { "type": "object" }
+                    }
+                }
+            } }
+        })
+    }
+
+    /// The body of a replay.
+    pub fn replay_request() -> Value {
+        let ledger = json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX });
+        json!({
+            "type": "object",
+            "required": ["contractId", "fromLedger", "toLedger"],
+            "description": "toLedger must not be below fromLedger",
+            "properties": {
+                "contractId": id(),
+                "fromLedger": ledger,
+                "toLedger": ledger,
+                "batchSize": { "type": ["integer", "null"], "minimum": 1, "maximum": crate::config::MAX_REPLAY_BATCH_SIZE }
+            }
+        })
+    }
+
+    /// A replay's progress.
+    pub fn replay_progress() -> Value {
+        json!({
+            "type": "object",
+            "required": ["status", "totalRows", "rowsReplayed", "rowsRemaining", "rowsInserted"],
+            "properties": {
+                "status": { "type": "string", "enum": ["idle", "running", "completed", "failed"] },
+                "totalRows": { "type": "integer" },
+                "rowsReplayed": { "type": "integer" },
+                "rowsRemaining": { "type": "integer" },
+                "rowsInserted": { "type": "integer" },
+                "startedAt": { "type": ["string", "null"] },
+                "estimatedCompletionAt": { "type": ["string", "null"] }
+            }
+        })
+    }
+
     /// A batch of chain events.
     pub fn chain_batch() -> Value {
         let chain_id = |max: usize| json!({ "type": "string", "pattern": format!("^[A-Za-z0-9_.:-]{{1,{max}}}$") });

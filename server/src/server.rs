@@ -109,8 +109,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
                 Ok(removed) => tracing::debug!(removed, "purged expired records"),
                 Err(err) => tracing::warn!(error = %err, "purging expired records failed"),
             }
+            // A historical replay whose instance stopped is picked up by a live one.
+            if let Err(err) = crate::routes::history::resume_stale(&purge_db).await {
+                tracing::warn!(error = %err, "checking for a stopped replay failed");
+            }
         }
     });
+    // And one this instance ran before a restart, at once.
+    if let Err(err) = crate::routes::history::resume_stale(&state.db).await {
+        tracing::warn!(error = %err, "checking for a stopped replay failed");
+    }
     tracing::info!(
         address = %addr,
         database = state.db.backend.name(),

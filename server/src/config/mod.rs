@@ -16,6 +16,9 @@ use fluxora_webhooks_facade::{Loose, SecretRule, SettingsInput, Spelling, Verifi
 use crate::delivery::DeliveryConfig;
 use crate::ws::WsConfig;
 
+/// Largest batch of a historical-event replay.
+pub const MAX_REPLAY_BATCH_SIZE: u32 = 10_000;
+
 /// Which database the server uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseTarget {
@@ -87,6 +90,8 @@ pub struct IndexerConfig {
     pub stall_threshold_seconds: u64,
     /// `lastSafeLedger` = newest ledger minus this.
     pub finality_ledgers: u64,
+    /// Rows per batch of a historical-event replay, unless the request says otherwise.
+    pub replay_batch_size: i64,
 }
 
 impl fmt::Debug for IndexerConfig {
@@ -301,6 +306,11 @@ impl Config {
                 short + 1
             )));
         }
+        if !(1..=MAX_REPLAY_BATCH_SIZE).contains(&args.replay_batch_size) {
+            return Err(invalid(format!(
+                "REPLAY_BATCH_SIZE must be between 1 and {MAX_REPLAY_BATCH_SIZE}"
+            )));
+        }
         if !(1..=300).contains(&args.webhook_delivery_timeout_seconds) {
             return Err(invalid(
                 "WEBHOOK_DELIVERY_TIMEOUT_SECONDS must be between 1 and 300",
@@ -348,6 +358,7 @@ impl Config {
             token: token.map(str::to_owned),
             stall_threshold_seconds: args.indexer_stall_threshold_seconds,
             finality_ledgers: args.indexer_finality_ledgers,
+            replay_batch_size: i64::from(args.replay_batch_size),
         };
         let ws = WsConfig {
             max_connections_per_ip: args.ws_max_connections_per_ip,

@@ -110,6 +110,9 @@ pub struct ServeOptions {
     /// Ledgers behind the newest one that count as safe from reorgs (`lastSafeLedger`).
     #[arg(long, env = "INDEXER_FINALITY_LEDGERS", default_value_t = 1)]
     pub indexer_finality_ledgers: u64,
+    /// Rows per batch of a historical-event replay (1 to 10000; a request may set its own).
+    #[arg(long, env = "REPLAY_BATCH_SIZE", default_value_t = 1000)]
+    pub replay_batch_size: u32,
     /// Open WebSocket connections per client IP on `/ws/streams`.
     #[arg(long, env = "WS_MAX_CONNECTIONS_PER_IP", default_value_t = 20)]
     pub ws_max_connections_per_ip: usize,

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_log",
         include_str!("../../migrations/0006_audit_log.sql"),
     ),
+    (
+        7,
+        "historical_events",
+        include_str!("../../migrations/0007_historical_events.sql"),
+    ),
 ];
 
 /// Held for one transaction; serializes migrators across every instance sharing the database.

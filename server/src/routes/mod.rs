@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod health;
+pub mod history;
 pub mod indexer;
 pub mod meta;
 pub mod receive;

@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::auth::{Access, Gate, gate};
 use crate::openapi::schema;
 use crate::ratelimit::{Throttle, rate_limit};
-use crate::routes::{audit, health, indexer, meta, receive, streams, webhooks};
+use crate::routes::{audit, health, history, indexer, meta, receive, streams, webhooks};
 
 /// An HTTP method the API serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -461,6 +461,55 @@ route_table! {
         database: true,
         params: &[],
         body: Body::Json { required: true, schema: schema::chain_batch },
+        reply: Reply::Envelope(schema::any),
+        statuses: &[200],
+        deprecated: false,
+    };
+    /// `POST /internal/indexer/events/historical`.
+    LoadHistory => history::load, RouteSpec {
+        verb: Verb::Post,
+        path: "/internal/indexer/events/historical",
+        summary: "Load historical contract events (worker token; at most 1000; known ids kept)",
+        description: None,
+        access: Access::Indexer,
+        throttled: false,
+        database: true,
+        params: &[],
+        body: Body::Json { required: true, schema: schema::historical_events },
+        reply: Reply::Envelope(schema::any),
+        statuses: &[200],
+        deprecated: false,
+    };
+    /// `POST /internal/indexer/events/replay`.
+    StartReplay => history::start, RouteSpec {
+        verb: Verb::Post,
+        path: "/internal/indexer/events/replay",
+        summary: "Replay a contract's historical events of a ledger range into contract events (worker token)",
+        description: Some(
+            "Batched (batchSize, else REPLAY_BATCH_SIZE), idempotent (ON CONFLICT DO NOTHING), \
+            one replay at a time across instances (409 REPLAY_IN_PROGRESS); 202 with the \
+            progress. A replay whose instance stopped resumes from its cursor."
+        ),
+        access: Access::Indexer,
+        throttled: false,
+        database: true,
+        params: &[],
+        body: Body::Json { required: true, schema: schema::replay_request },
+        reply: Reply::Envelope(schema::replay_progress),
+        statuses: &[202, 409],
+        deprecated: false,
+    };
+    /// `GET /internal/indexer/status`.
+    IndexerStatus => history::status, RouteSpec {
+        verb: Verb::Get,
+        path: "/internal/indexer/status",
+        summary: "The indexer's health and the replay's progress (worker token)",
+        description: None,
+        access: Access::Indexer,
+        throttled: false,
+        database: true,
+        params: &[],
+        body: Body::Empty,
         reply: Reply::Envelope(schema::any),
         statuses: &[200],
         deprecated: false,

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod chain;
 pub mod endpoints;
+pub mod history;
 pub mod idempotency;
 pub mod outbox;
 pub mod replay;

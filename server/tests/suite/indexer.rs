@@ -367,3 +367,151 @@ pub async fn a_stall_is_latched_until_cleared(backend: Backend) {
     }
     server.stop().await;
 }
+
+async fn indexer_call(server: &TestServer, path: &str, body: Option<Value>) -> (u16, Value) {
+    let request = match body {
+        Some(body) => server.client.post(server.url(path)).json(&body),
+        None => server.client.get(server.url(path)),
+    };
+    let response = request.bearer_auth(TOKEN).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Loads `count` historical events of `contract`, two per ledger from `first_ledger`.
+async fn load_history(server: &TestServer, contract: &str, first_ledger: u64, count: u64) {
+    let mut next = 0;
+    while next < count {
+        let events: Vec<Value> = (next..count.min(next + 1000))
+            .map(|i| {
+                json!({
+                    "contractId": contract,
+                    "eventId": format!("{contract}-{i:06}"),
+                    "ledger": first_ledger + i / 2,
+                    "type": "transfer",
+                    "payload": { "n": i },
+                })
+            })
+            .collect();
+        next += events.len() as u64;
+        let (status, answer) = indexer_call(
+            server,
+            "/internal/indexer/events/historical",
+            Some(json!({ "events": events })),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+}
+
+async fn replay_done(server: &TestServer) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (_, status) = indexer_call(server, "/internal/indexer/status", None).await;
+        let replay = status["data"]["replay"].clone();
+        assert_ne!(replay["status"], "failed", "{replay}");
+        if replay["status"] == "completed" {
+            return replay;
+        }
+        let walked = replay["rowsReplayed"].as_i64().unwrap();
+        let left = replay["rowsRemaining"].as_i64().unwrap();
+        assert_eq!(
+            walked + left,
+            replay["totalRows"].as_i64().unwrap(),
+            "{replay}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "no completion: {replay}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The seed's batch replay: 100,000 historical events of a contract replayed in batches into
+/// contract events; idempotent; one replay at a time; scoped to its contract and range;
+/// progress with replayed / remaining / total, start and estimated completion.
+pub async fn historical_events_replay_in_batches(backend: Backend) {
+    let server = start!(backend, &["--indexer-worker-token", TOKEN]);
+    let contract = "CONTRACT-A";
+    load_history(&server, contract, 1, 100_000).await;
+    load_history(&server, "CONTRACT-B", 1, 1_000).await;
+    // Loading again keeps what is there.
+    let (status, answer) = indexer_call(
+        &server,
+        "/internal/indexer/events/historical",
+        Some(json!({ "events": [{ "contractId": contract, "eventId": "CONTRACT-A-000000", "ledger": 1, "type": "transfer", "payload": {} }] })),
+    )
+    .await;
+    assert_eq!((status, &answer["data"]["duplicates"]), (200, &json!(1)));
+    let (status, answer) = indexer_call(
+        &server,
+        "/internal/indexer/events/historical",
+        Some(json!({ "events": [{ "contractId": "bad id", "eventId": "e", "ledger": 0, "type": "t", "payload": 1 }] })),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["error"]["details"].as_array().unwrap().len(),
+        3,
+        "{answer}"
+    );
+
+    let request =
+        json!({ "contractId": contract, "fromLedger": 1, "toLedger": 50_000, "batchSize": 100 });
+    let (status, started) = indexer_call(
+        &server,
+        "/internal/indexer/events/replay",
+        Some(request.clone()),
+    )
+    .await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["data"]["totalRows"], 100_000);
+    assert!(started["data"]["startedAt"].is_string());
+    // One at a time: a thousand batches cannot have finished within one round trip.
+    let (status, refused) = indexer_call(
+        &server,
+        "/internal/indexer/events/replay",
+        Some(request.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (409, &json!("REPLAY_IN_PROGRESS"))
+    );
+    assert_eq!(refused["error"]["details"]["status"], "running");
+    let done = replay_done(&server).await;
+    assert_eq!(done["rowsReplayed"], 100_000, "{done}");
+    assert_eq!(done["rowsRemaining"], 0);
+    assert_eq!(done["rowsInserted"], 100_000);
+    assert!(done["estimatedCompletionAt"].is_string() && done["finishedAt"].is_string());
+
+    // Again: every row walked, none new.
+    let again = json!({ "contractId": contract, "fromLedger": 1, "toLedger": 50_000 });
+    let (status, _) = indexer_call(&server, "/internal/indexer/events/replay", Some(again)).await;
+    assert_eq!(status, 202);
+    let done = replay_done(&server).await;
+    assert_eq!(
+        (&done["rowsReplayed"], &done["rowsInserted"]),
+        (&json!(100_000), &json!(0))
+    );
+    // The other contract was not touched, and a range takes only its ledgers.
+    let other = json!({ "contractId": "CONTRACT-B", "fromLedger": 101, "toLedger": 200 });
+    let (status, _) = indexer_call(&server, "/internal/indexer/events/replay", Some(other)).await;
+    assert_eq!(status, 202);
+    let done = replay_done(&server).await;
+    assert_eq!(
+        (&done["rowsReplayed"], &done["rowsInserted"]),
+        (&json!(200), &json!(200))
+    );
+    let bad = json!({ "contractId": contract, "fromLedger": 5, "toLedger": 4, "batchSize": 0 });
+    let (status, answer) =
+        indexer_call(&server, "/internal/indexer/events/replay", Some(bad)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        answer["error"]["details"].as_array().unwrap().len(),
+        2,
+        "{answer}"
+    );
+    server.stop().await;
+}

@@ -53,6 +53,7 @@ macro_rules! server_suite {
             indexer::chain_events_reach_webhooks_and_websocket_clients,
             indexer::a_reorg_rolls_back_and_reapplies,
             indexer::a_stall_is_latched_until_cleared,
+            indexer::historical_events_replay_in_batches,
         );
     };
     (@cases $backend:expr; $($module:ident :: $case:ident),* $(,)?) => {
