@@ -291,7 +291,10 @@ pub async fn step(db: &Db, replay_id: &str, now_ms: i64) -> Result<Step, sqlx::E
     // cursor, instead of scanning the range from its start for every batch (PostgreSQL plans
     // a row-value bound as an index range; SQLite the expanded disjunction).
     let (after, up_to) = match db.backend {
-        Backend::Postgres => ("(ledger, event_id) > ($4, $5)", "(ledger, event_id) <= ($6, $7)"),
+        Backend::Postgres => (
+            "(ledger, event_id) > ($4, $5)",
+            "(ledger, event_id) <= ($6, $7)",
+        ),
         Backend::Sqlite => (
             "(ledger > $4 OR (ledger = $4 AND event_id > $5))",
             "(ledger < $6 OR (ledger = $6 AND event_id <= $7))",
