@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, then runs every suite
-# (Rust core, Python, Node, wasm, server). Each suite's script also runs alone.
+# (Rust core, Python, Node, wasm, server, distribution). Each suite's script also runs alone.
 . "$(dirname "$0")/lib.sh"
 
-suites=(rust python node wasm server)
+suites=(rust python node wasm server dist)
 # The Node suite's cross-runtime Redis test needs the Python package, built by the python
 # suite just before it: here its absence is a failure, not a skip.
 export FLUXORA_REQUIRE_CROSS=1

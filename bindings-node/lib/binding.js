@@ -19,15 +19,18 @@ function platformName() {
   return `${process.platform}-${process.arch}-${glibc ? 'gnu' : 'musl'}`
 }
 
-/** The distinct first lines of an error and its causes: why nothing native loaded. */
+/**
+ * Why nothing native loaded: the distinct first lines of an error's causes, in the order the
+ * loader tried (napi-rs chains the last attempt outermost). Left out: napi-rs's own headline,
+ * which blames npm whatever happened, and its WASI candidates, which this package does not ship.
+ */
 function reasons(error) {
   const lines = []
   for (let e = error, depth = 0; e && depth < 20; e = e.cause, depth += 1) {
     const line = String(e.message ?? e).split('\n')[0]
-    if (!lines.includes(line)) lines.push(line)
+    if (!lines.includes(line)) lines.unshift(line)
   }
-  // napi-rs's own headline blames npm whatever happened; the causes say what did.
-  return lines.filter((line) => !line.startsWith('Cannot find native binding.')).join('; ')
+  return lines.filter((line) => !line.startsWith('Cannot find native binding.') && !/wasi/i.test(line)).join('; ')
 }
 
 function loadNative() {
