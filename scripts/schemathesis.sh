@@ -34,7 +34,7 @@ trap 'stop_server; rm -rf "$WORK"' EXIT
 KEY="schemathesis-key-$(date +%s)-$$"
 step "start fluxora-server (SQLite in $WORK) for the schema-driven run"
 start_server env \
-  API_KEYS="$KEY" ADMIN_API_KEYS="$KEY" INDEXER_WORKER_TOKEN="$KEY" \
+  API_KEYS="$KEY" ADMIN_API_KEYS="$KEY" INDEXER_WORKER_TOKEN="$KEY" METRICS_TOKEN="$KEY" \
   WEBHOOK_SECRET="schemathesis-secret-$$" \
   RATE_LIMIT_PER_MINUTE=0 RATE_LIMIT_API_KEY_PER_MINUTE=0 \
   EGRESS_ALLOW=loopback EGRESS_ALLOW_PORTS=9 EGRESS_ALLOW_ONLY=true \
@@ -49,7 +49,7 @@ SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/server/schemathesis" \
   --header "Authorization: Bearer $KEY" \
   --max-examples "${FLUXORA_SCHEMATHESIS_EXAMPLES:-60}" \
   --seed "${FLUXORA_SCHEMATHESIS_SEED:-20261202}" \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 10 \
   --report junit --report-dir "$REPORT" \
   --no-color

@@ -53,6 +53,7 @@ impl AppState {
                 &config.api_keys,
                 &config.admin_api_keys,
                 config.indexer.token.as_deref(),
+                config.metrics_token.as_deref(),
             )),
             outbox_wakeup: Arc::default(),
             hub: Arc::default(),
@@ -103,6 +104,10 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(
             state.metrics.clone(),
             middleware::observe,
+        ))
+        .layer(from_fn_with_state(
+            state.config.cors.clone(),
+            crate::cors::cors,
         ))
         .layer(from_fn(middleware::security_headers))
         .layer(from_fn(middleware::request_id))

@@ -79,6 +79,8 @@ pub enum Access {
     Admin,
     /// The indexer's worker token (`INDEXER_WORKER_TOKEN`); 503 when none is configured.
     Indexer,
+    /// The metrics token (`METRICS_TOKEN`) when one is configured; public otherwise.
+    Metrics,
 }
 
 /// Every key the server accepts, as digests: the part of the state [`gate`] needs.
@@ -90,15 +92,24 @@ pub struct Keyring {
     pub admin: ApiKeys,
     /// The indexer's worker token, when ingestion is configured.
     pub indexer: Option<ApiKeys>,
+    /// The metrics token, when `/metrics` is protected.
+    pub metrics: Option<ApiKeys>,
 }
 
 impl Keyring {
     /// Digests of the configured keys.
-    pub fn new(write: &[String], admin: &[String], indexer: Option<&str>) -> Self {
+    pub fn new(
+        write: &[String],
+        admin: &[String],
+        indexer: Option<&str>,
+        metrics: Option<&str>,
+    ) -> Self {
+        let one = |token: &str| ApiKeys::new(&[token.to_owned()]);
         Self {
             write: ApiKeys::new(write),
             admin: ApiKeys::new(admin),
-            indexer: indexer.map(|token| ApiKeys::new(&[token.to_owned()])),
+            indexer: indexer.map(one),
+            metrics: metrics.map(one),
         }
     }
 
@@ -116,6 +127,14 @@ impl Keyring {
                 "An admin API key is required: Authorization: Bearer <key> or X-Api-Key",
                 "The admin API key is not valid",
             ),
+            Access::Metrics => match &self.metrics {
+                Some(keys) => (
+                    keys,
+                    "The metrics token is required: Authorization: Bearer <token>",
+                    "The metrics token is not valid",
+                ),
+                None => return Ok(Principal::anonymous()),
+            },
             Access::Indexer => match &self.indexer {
                 Some(keys) => (
                     keys,

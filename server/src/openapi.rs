@@ -457,8 +457,11 @@ fn operation(route: Route, spec: &RouteSpec) -> Value {
             op["requestBody"] = json!({ "required": true, "content": { "*/*": { "schema": { "type": "string", "format": "binary" } } } });
         }
     }
-    if spec.access != Access::Public {
-        op["security"] = json!([{ "bearer": [] }, { "apiKey": [] }]);
+    match spec.access {
+        Access::Public => {}
+        // Required only once a metrics token is configured (always in production).
+        Access::Metrics => op["security"] = json!([{ "bearer": [] }, {}]),
+        _ => op["security"] = json!([{ "bearer": [] }, { "apiKey": [] }]),
     }
     op
 }

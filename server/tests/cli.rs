@@ -12,6 +12,8 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
         .env_remove("WEBHOOK_SECRET")
         .env_remove("FLUXORA_WEBHOOK_SECRET")
         .env_remove("ADMIN_API_KEY")
+        .env_remove("NODE_ENV")
+        .env_remove("FLUXORA_ENV")
         .envs(envs.iter().copied())
         .output()
         .expect("run fluxora-server");
@@ -44,6 +46,19 @@ fn bad_configuration_fails_fast_with_a_clear_message() {
         ),
         (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT"),
         (vec![("PORT", "http")], "invalid value"),
+        (
+            vec![("NODE_ENV", "production")],
+            "METRICS_TOKEN is required",
+        ),
+        (
+            vec![("FLUXORA_ENV", "production")],
+            "METRICS_TOKEN is required",
+        ),
+        (
+            vec![("CORS_ALLOWED_ORIGINS", "http://localhost:5173/app")],
+            "CORS_ALLOWED_ORIGINS",
+        ),
+        (vec![("REPLAY_BATCH_SIZE", "0")], "REPLAY_BATCH_SIZE"),
     ] {
         let (code, _, stderr) = run(&["serve", "--port", "0", "--host", "127.0.0.1"], &envs);
         assert_ne!(code, 0, "{envs:?}");

@@ -149,6 +149,10 @@ pub struct Config {
     pub http: crate::listener::HttpLimits,
     /// Where outbound delivery may connect.
     pub egress: Arc<crate::egress::EgressPolicy>,
+    /// Browser origins allowed to call the API.
+    pub cors: Arc<crate::cors::CorsPolicy>,
+    /// The bearer token `/metrics` requires, if any.
+    pub metrics_token: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -382,6 +386,27 @@ impl Config {
             request_timeout: Duration::from_secs(args.http_request_timeout_seconds),
             max_connections: args.http_max_connections,
         };
+        let cors =
+            Arc::new(crate::cors::CorsPolicy::parse(&args.cors_allowed_origins).map_err(invalid)?);
+        let metrics_token = args
+            .metrics_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        let environment = if args.environment == "development" {
+            args.node_env.as_deref().unwrap_or("development")
+        } else {
+            args.environment.as_str()
+        };
+        if environment.eq_ignore_ascii_case("production") && metrics_token.is_none() {
+            return Err(invalid(
+                "METRICS_TOKEN is required in production: /metrics is never public there",
+            ));
+        }
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(invalid("METRICS_TOKEN must be at least 16 characters"));
+        }
         let egress = Arc::new(
             crate::egress::EgressPolicy::parse(
                 &args.egress_allow,
@@ -426,6 +451,8 @@ impl Config {
             shutdown_timeout_seconds: args.shutdown_timeout_seconds,
             http,
             egress,
+            cors,
+            metrics_token,
         })
     }
 }

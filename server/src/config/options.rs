@@ -125,6 +125,18 @@ pub struct ServeOptions {
     /// Requests per minute per API key (0 disables).
     #[arg(long, env = "RATE_LIMIT_API_KEY_PER_MINUTE", default_value_t = 600)]
     pub api_key_rate_limit_per_minute: u32,
+    /// Browser origins allowed to call the API (CORS), comma-separated `scheme://host[:port]`.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+    /// Bearer token `/metrics` requires; required when the environment is production.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// `production` makes `METRICS_TOKEN` mandatory (`NODE_ENV`, the seed's name, also counts).
+    #[arg(long, env = "FLUXORA_ENV", default_value = "development")]
+    pub environment: String,
+    /// The seed's `NODE_ENV`, read as `FLUXORA_ENV` when that is not set.
+    #[arg(long = "node-env", env = "NODE_ENV", hide = true)]
+    pub node_env: Option<String>,
     /// Take the client IP from the first `X-Forwarded-For` hop (only behind a trusted proxy).
     #[arg(long, env = "TRUST_PROXY")]
     pub trust_proxy: bool,

@@ -301,6 +301,8 @@ route_table! {
     /// `GET /metrics`.
     Metrics => meta::metrics, RouteSpec {
         reply: Reply::Text,
+        access: Access::Metrics,
+        description: Some("Needs Authorization: Bearer METRICS_TOKEN when one is configured (always in production)."),
         ..public_get("/metrics", "Prometheus text metrics")
     };
     /// `GET /openapi.json`.

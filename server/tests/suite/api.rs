@@ -739,3 +739,114 @@ async fn routes_and_document_agree(server: &TestServer) {
         .collect();
     assert_eq!(documented, table);
 }
+
+/// CORS: preflights answered from the route table for allowed origins only; answers carry
+/// the CORS headers for allowed origins only. `/metrics` needs its token once configured.
+pub async fn cors_allow_list_and_the_metrics_token(backend: Backend) {
+    let allowed = "http://localhost:5173";
+    let server = start!(
+        backend,
+        &[
+            "--cors-allowed-origins",
+            allowed,
+            "--metrics-token",
+            "metrics-token-0123456789"
+        ]
+    );
+    let client = &server.client;
+    let preflight = |origin: &'static str, path: &str| {
+        client
+            .request(reqwest::Method::OPTIONS, server.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let response = preflight(allowed, "/api/streams").await.unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    let headers = response.headers();
+    assert_eq!(headers["access-control-allow-origin"], allowed);
+    assert_eq!(headers["access-control-allow-methods"], "POST, GET");
+    assert!(
+        headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    assert_eq!(
+        preflight(allowed, "/api/streams/str_1")
+            .await
+            .unwrap()
+            .headers()["access-control-allow-methods"],
+        "GET, DELETE"
+    );
+    let refused = preflight("http://localhost:9999", "/api/streams")
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    assert_eq!(
+        preflight(allowed, "/no/such/route")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    let simple = client
+        .get(server.url("/api/streams"))
+        .header("origin", allowed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(simple.headers()["access-control-allow-origin"], allowed);
+    assert!(
+        simple.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("x-request-id")
+    );
+    let other = client
+        .get(server.url("/api/streams"))
+        .header("origin", "http://localhost:9999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 200);
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let metrics = |token: Option<&'static str>| {
+        let request = client.get(server.url("/metrics"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(metrics(None).await.unwrap().status().as_u16(), 401);
+    assert_eq!(
+        metrics(Some("wrong-token-0123456789"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    assert_eq!(
+        metrics(Some("metrics-token-0123456789"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    server.stop().await;
+}
