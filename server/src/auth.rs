@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::error::AppError;
+use crate::store::api_keys;
 use crate::util::{sha256, sha256_hex};
 
 /// The configured write keys, as digests.
@@ -169,19 +170,47 @@ impl Principal {
     }
 }
 
-/// The state of one route's [`gate`]: its declared access and the keys.
+/// The state of one route's [`gate`]: its declared access, the configured keys and the
+/// database (keys created at run time).
 #[derive(Clone, Debug)]
 pub struct Gate {
     /// The route's access.
     pub access: Access,
     /// The keys.
     pub keys: Arc<Keyring>,
+    /// Where runtime keys are.
+    pub db: crate::db::Db,
+}
+
+/// A key the configuration does not hold may be a runtime key (`flx_...`) of the scope the
+/// route needs; its id is then the principal. Anything else keeps the original refusal.
+async fn admit_runtime(
+    gate: &Gate,
+    headers: &HeaderMap,
+    refusal: AppError,
+) -> Result<Principal, AppError> {
+    let Some(key) = presented_api_key(headers).filter(|k| k.starts_with(api_keys::KEY_PREFIX))
+    else {
+        return Err(refusal);
+    };
+    match api_keys::lookup(&gate.db, &key).await? {
+        api_keys::Lookup::Live { id, scope } if scope.grants(gate.access) => Ok(Principal(id)),
+        _ => Err(refusal),
+    }
 }
 
 /// Admits the request under the route's access (401 / 403, or 503 for an unconfigured
 /// indexer), recording its [`Principal`] for the handler.
 pub async fn gate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
-    match gate.keys.admit(gate.access, request.headers()) {
+    let admitted = match gate.keys.admit(gate.access, request.headers()) {
+        Err(refusal @ AppError::Forbidden(_))
+            if matches!(gate.access, Access::Write | Access::Admin) =>
+        {
+            admit_runtime(&gate, request.headers(), refusal).await
+        }
+        other => other,
+    };
+    match admitted {
         Ok(principal) => {
             request.extensions_mut().insert(principal);
             next.run(request).await

@@ -208,6 +208,18 @@ pub mod schema {
         json!({ "type": "integer", "minimum": 1, "maximum": crate::routes::audit::MAX_AUDIT_LIMIT, "default": 50 })
     }
 
+    /// The body of an API key's creation.
+    pub fn new_api_key() -> Value {
+        json!({
+            "type": "object",
+            "required": ["name", "scope"],
+            "properties": {
+                "name": { "type": "string", "minLength": 1, "maxLength": crate::routes::keys::MAX_NAME_CHARS },
+                "scope": { "type": "string", "enum": ["write", "admin"] }
+            }
+        })
+    }
+
     /// The body of an endpoint registration.
     pub fn new_endpoint() -> Value {
         json!({

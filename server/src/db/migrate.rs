@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "historical_events",
         include_str!("../../migrations/0007_historical_events.sql"),
     ),
+    (
+        8,
+        "api_keys",
+        include_str!("../../migrations/0008_api_keys.sql"),
+    ),
 ];
 
 /// Held for one transaction; serializes migrators across every instance sharing the database.

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod health;
 pub mod history;
 pub mod indexer;
+pub mod keys;
 pub mod meta;
 pub mod receive;
 pub mod streams;

@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::auth::{Access, Gate, gate};
 use crate::openapi::schema;
 use crate::ratelimit::{Throttle, rate_limit};
-use crate::routes::{audit, health, history, indexer, meta, receive, streams, webhooks};
+use crate::routes::{audit, health, history, indexer, keys, meta, receive, streams, webhooks};
 
 /// An HTTP method the API serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -196,6 +196,7 @@ impl Route {
             let gate_state = Gate {
                 access: spec.access,
                 keys: state.keys.clone(),
+                db: state.db.clone(),
             };
             router = router.route_layer(from_fn_with_state(gate_state, gate));
         }
@@ -561,6 +562,27 @@ route_table! {
         statuses: &[200],
         ..admin_by_id(Verb::Get, "/api/audit", "")
     };
+    /// `POST /api/admin/api-keys`.
+    CreateApiKey => keys::create, RouteSpec {
+        summary: "Create an API key (admin); the key is answered once, only its digest is kept",
+        body: Body::Json { required: true, schema: schema::new_api_key },
+        statuses: &[201],
+        params: &[],
+        ..admin_by_id(Verb::Post, "/api/admin/api-keys", "")
+    };
+    /// `GET /api/admin/api-keys`.
+    ListApiKeys => keys::list, RouteSpec {
+        summary: "List API keys (admin; never a secret)",
+        statuses: &[200],
+        params: &[],
+        ..admin_by_id(Verb::Get, "/api/admin/api-keys", "")
+    };
+    /// `DELETE /api/admin/api-keys/{id}`.
+    RevokeApiKey => keys::revoke, admin_by_id(
+        Verb::Delete,
+        "/api/admin/api-keys/{id}",
+        "Revoke an API key at once (admin)",
+    );
     /// `GET /api/admin/webhooks/endpoints`.
     ListEndpoints => webhooks::list_endpoints, RouteSpec {
         summary: "List webhook endpoints (admin; never with secrets)",

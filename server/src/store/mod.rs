@@ -1,5 +1,6 @@
 //! Data access: one module per table group, all SQL portable between SQLite and PostgreSQL.
 
+pub mod api_keys;
 pub mod audit;
 pub mod chain;
 pub mod endpoints;

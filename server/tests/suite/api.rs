@@ -850,3 +850,97 @@ pub async fn cors_allow_list_and_the_metrics_token(backend: Backend) {
     );
     server.stop().await;
 }
+
+/// API keys made at run time: created by an admin (shown once, listed without secrets),
+/// usable for their scope only, refused once revoked; both actions audited.
+pub async fn runtime_api_keys(backend: Backend) {
+    let server = start!(backend, &[]);
+    let (client, base) = (&server.client, server.base.as_str());
+    let create = |scope: &'static str| {
+        admin(
+            client,
+            reqwest::Method::POST,
+            base,
+            "/api/admin/api-keys",
+            Some(json!({ "name": format!("ci {scope}"), "scope": scope })),
+        )
+    };
+    let (status, created) = create("write").await;
+    assert_eq!(status, 201, "{created}");
+    let key = created["data"]["key"].as_str().unwrap().to_owned();
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(created["data"]["prefix"].as_str().unwrap()));
+    let body = stream_body(&account(80), &account(81));
+    let response = server.post_json("/api/streams", &body, Some(&key)).await;
+    assert_eq!(response.status().as_u16(), 201);
+    // A write key is not an admin key.
+    let response = client
+        .get(server.url("/api/admin/api-keys"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let (status, admin_key) = create("admin").await;
+    assert_eq!(status, 201);
+    let admin_key = admin_key["data"]["key"].as_str().unwrap().to_owned();
+    let response = client
+        .get(server.url("/api/admin/api-keys"))
+        .bearer_auth(&admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let listed: Value = response.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2);
+    assert!(!listed.to_string().contains(&key) && !listed.to_string().contains(&admin_key));
+    // A forged key with a real prefix is refused.
+    let forged = format!(
+        "{}_{}",
+        created["data"]["prefix"].as_str().unwrap(),
+        "0".repeat(40)
+    );
+    let response = server.post_json("/api/streams", &body, Some(&forged)).await;
+    assert_eq!(response.status().as_u16(), 403);
+
+    let (status, _) = admin(
+        client,
+        reqwest::Method::DELETE,
+        base,
+        &format!("/api/admin/api-keys/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let response = server
+        .post_json(
+            "/api/streams",
+            &stream_body(&account(82), &account(83)),
+            Some(&key),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 403);
+    let (status, _) = admin(
+        client,
+        reqwest::Method::DELETE,
+        base,
+        "/api/admin/api-keys/key_none",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, trail) = admin(client, reqwest::Method::GET, base, "/api/audit", None).await;
+    let actions: Vec<&str> = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "API_KEY_CREATED").count(),
+        2
+    );
+    assert!(actions.contains(&"API_KEY_REVOKED"));
+    assert!(!trail.to_string().contains(&key));
+    server.stop().await;
+}

@@ -34,6 +34,7 @@ macro_rules! server_suite {
             api::rate_limits_per_ip_and_per_key,
             api::metrics_and_openapi,
             api::cors_allow_list_and_the_metrics_token,
+            api::runtime_api_keys,
             delivery::endpoints_admin_api,
             delivery::stream_changes_arrive_signed_and_in_order,
             delivery::retries_a_failed_attempt_and_keeps_stream_order,
