@@ -38,11 +38,11 @@ if pg_reachable; then
     done
   fi
   # PostgreSQL answers: a connection failure from here on is a real failure.
-  FLUXORA_REQUIRE_POSTGRES=1 cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store --test outage
+  FLUXORA_REQUIRE_POSTGRES=1 cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store --test outage --test backup
 else
   echo "*** PostgreSQL suite NOT RUN: nothing listens on $PG_HOST:$PG_PORT." >&2
   echo "*** Start PostgreSQL (database 'test', trust auth) or set FLUXORA_TEST_POSTGRES_URL." >&2
-  cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store --test outage
+  cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store --test outage --test backup
 fi
 
 step "fluxora-server: schema-driven test (schemathesis, pinned) against a live server, egress to loopback port 9 only"

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use fluxora_server::cli::{Cli, Command, run_send, run_sign, run_verify};
+use fluxora_server::cli::{Cli, Command, run_backup, run_restore, run_send, run_sign, run_verify};
 use fluxora_server::config::{Config, ServeOptions};
 use fluxora_server::{logging, server};
 
@@ -59,5 +59,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Backup(args)) => exit_code(run_backup(args)),
+        Some(Command::Restore(args)) => exit_code(run_restore(args)),
     }
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -1,5 +1,6 @@
 //! Command-line interface: `serve` (the default), and the operator tools `sign`, `verify`, `send`.
 
+mod backup;
 mod diagnose;
 mod send;
 mod sign;
@@ -11,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::ServeOptions;
 
+pub use backup::{BackupArgs, DatabaseArgs, Failure, RestoreArgs, run_backup, run_restore};
 pub use diagnose::{Diagnosis, diagnose_mismatch};
 pub use send::run_send;
 pub use sign::{SignedHeaders, run_sign};
@@ -49,6 +51,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Sign a body file and POST it to a receiver URL; print the answer.
     Send(SendArgs),
+    /// Write a consistent copy of the database (SQLite online copy, PostgreSQL custom dump).
+    Backup(BackupArgs),
+    /// Replace the database's contents with a backup (`--clean` on PostgreSQL).
+    Restore(RestoreArgs),
 }
 
 /// Where the secret comes from in `sign`, `verify` and `send`.

@@ -200,44 +200,58 @@ pub fn valid_schema_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
 }
 
+/// Where the database is, from `DATABASE_URL` (PostgreSQL or an SQLite path), else
+/// `fluxora.db` in the data dir; the schema name is checked.
+pub fn database_target(
+    url: Option<&str>,
+    data_dir: &std::path::Path,
+    schema: Option<&str>,
+) -> Result<DatabaseTarget, String> {
+    match url.map(str::trim) {
+        None | Some("") => Ok(DatabaseTarget::Sqlite {
+            path: data_dir.join("fluxora.db"),
+        }),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            if let Some(schema) = schema
+                && !valid_schema_name(schema)
+            {
+                return Err(format!(
+                    "DATABASE_SCHEMA {schema:?} must match [a-z_][a-z0-9_]{{0,62}}"
+                ));
+            }
+            Ok(DatabaseTarget::Postgres {
+                url: url.to_owned(),
+                schema: schema.map(str::to_owned),
+            })
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(
+                    "DATABASE_URL sqlite: needs a file path (in-memory databases are not shared between connections)"
+                        .to_owned(),
+                );
+            }
+            Ok(DatabaseTarget::Sqlite {
+                path: PathBuf::from(path),
+            })
+        }
+        Some(_) => {
+            Err("DATABASE_URL must start with postgres://, postgresql:// or sqlite:".to_owned())
+        }
+    }
+}
+
 impl Config {
     /// Validates the command line / environment.
     pub fn from_args(args: &ServeOptions) -> Result<Self, ConfigError> {
-        let database = match args.database_url.as_deref().map(str::trim) {
-            None | Some("") => DatabaseTarget::Sqlite {
-                path: args.data_dir.join("fluxora.db"),
-            },
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                if let Some(schema) = &args.database_schema
-                    && !valid_schema_name(schema)
-                {
-                    return Err(invalid(format!(
-                        "DATABASE_SCHEMA {schema:?} must match [a-z_][a-z0-9_]{{0,62}}"
-                    )));
-                }
-                DatabaseTarget::Postgres {
-                    url: url.to_owned(),
-                    schema: args.database_schema.clone(),
-                }
-            }
-            Some(url) if url.starts_with("sqlite:") => {
-                let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-                let path = rest.split('?').next().unwrap_or_default();
-                if path.is_empty() || path == ":memory:" {
-                    return Err(invalid(
-                        "DATABASE_URL sqlite: needs a file path (in-memory databases are not shared between connections)",
-                    ));
-                }
-                DatabaseTarget::Sqlite {
-                    path: PathBuf::from(path),
-                }
-            }
-            Some(_) => {
-                return Err(invalid(
-                    "DATABASE_URL must start with postgres://, postgresql:// or sqlite:",
-                ));
-            }
-        };
+        let database = database_target(
+            args.database_url.as_deref(),
+            &args.data_dir,
+            args.database_schema.as_deref(),
+        )
+        .map_err(invalid)?;
         if args.database_max_connections == 0 {
             return Err(invalid("DATABASE_MAX_CONNECTIONS must be at least 1"));
         }
