@@ -47,3 +47,7 @@ fi
 
 step "fluxora-server: schema-driven test (schemathesis, pinned) against a live server, egress to loopback port 9 only"
 bash "$ROOT/scripts/schemathesis.sh"
+
+step "fluxora-server: the container image's contract (server/container/Dockerfile) on the built binary: non-root, one port, its HEALTHCHECK"
+cargo build -p fluxora-server --locked
+python3 "$ROOT/scripts/container-check.py" "$CARGO_TARGET_DIR/debug/fluxora-server" "$ROOT/server/container/Dockerfile"

@@ -1,10 +1,12 @@
 //! `fluxora-server`: the Fluxora reference server (`serve`, the default) and the operator
-//! CLI (`sign`, `verify`, `send`).
+//! CLI (`sign`, `verify`, `send`, `backup`, `restore`, `healthcheck`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use fluxora_server::cli::{Cli, Command, run_backup, run_restore, run_send, run_sign, run_verify};
+use fluxora_server::cli::{
+    Cli, Command, run_backup, run_healthcheck, run_restore, run_send, run_sign, run_verify,
+};
 use fluxora_server::config::{Config, ServeOptions};
 use fluxora_server::{logging, server};
 
@@ -54,6 +56,13 @@ fn main() -> ExitCode {
         Some(Command::Verify(args)) => run_verify(args),
         Some(Command::Send(args)) => match runtime() {
             Ok(runtime) => runtime.block_on(run_send(args)),
+            Err(err) => {
+                eprintln!("fluxora-server: cannot start the runtime: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Healthcheck(args)) => match runtime() {
+            Ok(runtime) => runtime.block_on(run_healthcheck(args)),
             Err(err) => {
                 eprintln!("fluxora-server: cannot start the runtime: {err}");
                 ExitCode::FAILURE

@@ -2,6 +2,7 @@
 
 mod backup;
 mod diagnose;
+mod healthcheck;
 mod send;
 mod sign;
 mod verify;
@@ -14,6 +15,7 @@ use crate::config::ServeOptions;
 
 pub use backup::{BackupArgs, DatabaseArgs, Failure, RestoreArgs, run_backup, run_restore};
 pub use diagnose::{Diagnosis, diagnose_mismatch};
+pub use healthcheck::{HealthcheckArgs, run_healthcheck};
 pub use send::run_send;
 pub use sign::{SignedHeaders, run_sign};
 pub use verify::{parse_captured_headers, run_verify};
@@ -55,6 +57,23 @@ pub enum Command {
     Backup(BackupArgs),
     /// Replace the database's contents with a backup (`--clean` on PostgreSQL).
     Restore(RestoreArgs),
+    /// Exit 0 when the server at --url (default: this machine's $PORT) is healthy.
+    Healthcheck(HealthcheckArgs),
+}
+
+/// An error and every cause under it, outermost first: `a: b: c`.
+pub fn cause_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Where the secret comes from in `sign`, `verify` and `send`.

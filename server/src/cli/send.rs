@@ -47,7 +47,7 @@ pub async fn run_send(args: &SendArgs) -> ExitCode {
     let response = match request.body(body).send().await {
         Ok(response) => response,
         Err(err) => {
-            eprintln!("error: request failed: {err}");
+            eprintln!("error: request failed: {}", super::cause_chain(&err));
             return ExitCode::from(2);
         }
     };
