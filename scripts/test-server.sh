@@ -45,6 +45,14 @@ else
   cargo test -p fluxora-server --locked --test postgres --test conformance --test replay_store --test outage --test backup
 fi
 
+step "fluxora-server: the consumers' circuit breaker and retry rate shared through Redis (two instances)"
+if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  FLUXORA_REQUIRE_REDIS=1 cargo test -p fluxora-server --locked --test shared_breaker
+else
+  echo "*** Redis suite NOT RUN: nothing listens on 127.0.0.1:6379." >&2
+  cargo test -p fluxora-server --locked --test shared_breaker
+fi
+
 step "fluxora-server: schema-driven test (schemathesis, pinned) against a live server, egress to loopback port 9 only"
 bash "$ROOT/scripts/schemathesis.sh"
 

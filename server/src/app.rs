@@ -12,7 +12,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use crate::auth::Keyring;
 use crate::config::Config;
 use crate::db::Db;
-use crate::delivery::CircuitBreakers;
+use crate::delivery::{CircuitBreakers, Resilience, SharedResilience};
 use crate::metrics::Metrics;
 use crate::middleware;
 use crate::ratelimit::RateLimiter;
@@ -31,8 +31,8 @@ pub struct AppState {
     pub keys: Arc<Keyring>,
     /// Wakes the delivery worker when outbox rows were written.
     pub outbox_wakeup: Arc<Notify>,
-    /// Per-endpoint circuit breakers of this instance.
-    pub breakers: Arc<CircuitBreakers>,
+    /// The consumers' circuits and retry rates (shared through Redis when configured).
+    pub resilience: Arc<Resilience>,
     /// The WebSocket feed's fan-out and connection counts.
     pub hub: Arc<StreamHub>,
     /// In-memory metrics.
@@ -48,6 +48,7 @@ pub struct AppState {
 impl AppState {
     /// State over an open database.
     pub fn new(config: Config, db: Db) -> Self {
+        let metrics = Arc::new(Metrics::default());
         Self {
             keys: Arc::new(Keyring::new(
                 &config.api_keys,
@@ -57,13 +58,26 @@ impl AppState {
             )),
             outbox_wakeup: Arc::default(),
             hub: Arc::default(),
-            breakers: Arc::new(CircuitBreakers::new(
-                config.delivery.breaker_threshold,
-                config.delivery.breaker_cooldown,
+            resilience: Arc::new(Resilience::new(
+                CircuitBreakers::new(
+                    config.delivery.breaker_threshold,
+                    config.delivery.breaker_cooldown,
+                ),
+                config.redis_url.as_deref().and_then(|url| {
+                    SharedResilience::new(
+                        url,
+                        config.delivery.breaker_threshold,
+                        config.delivery.breaker_cooldown,
+                        config.delivery.retry_rps,
+                    )
+                    .ok()
+                }),
+                config.delivery.retry_rps,
+                metrics.clone(),
             )),
             config: Arc::new(config),
             db,
-            metrics: Arc::default(),
+            metrics,
             rate_limiter: Arc::default(),
             started: Instant::now(),
             health: Arc::default(),

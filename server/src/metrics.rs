@@ -23,6 +23,7 @@ struct Inner {
     durations: BTreeMap<String, Histogram>,
     webhook_outcomes: BTreeMap<&'static str, u64>,
     delivery_attempts: BTreeMap<&'static str, u64>,
+    breaker_transitions: BTreeMap<(String, String), u64>,
 }
 
 /// Request counters, a duration histogram per route, and receiver outcomes.
@@ -77,6 +78,16 @@ impl Metrics {
     pub fn record_delivery_attempt(&self, outcome: &'static str) {
         if let Ok(mut inner) = self.inner.lock() {
             *inner.delivery_attempts.entry(outcome).or_default() += 1;
+        }
+    }
+
+    /// A circuit breaker changed state (`closed`, `open`, `half_open`).
+    pub fn record_breaker_transition(&self, from: &str, to: &str) {
+        if let Ok(mut inner) = self.inner.lock() {
+            *inner
+                .breaker_transitions
+                .entry((from.to_owned(), to.to_owned()))
+                .or_default() += 1;
         }
     }
 
@@ -154,6 +165,20 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "fluxora_webhook_delivery_attempts_total{{outcome=\"{outcome}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP fluxora_webhook_circuit_breaker_transitions_total Consumer circuit breaker state changes made by this instance."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE fluxora_webhook_circuit_breaker_transitions_total counter"
+        );
+        for ((from, to), count) in &inner.breaker_transitions {
+            let _ = writeln!(
+                out,
+                "fluxora_webhook_circuit_breaker_transitions_total{{from=\"{from}\",to=\"{to}\"}} {count}"
             );
         }
         let _ = writeln!(

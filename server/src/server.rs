@@ -84,7 +84,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         state.db.clone(),
         state.metrics.clone(),
         state.config.delivery,
-        state.breakers.clone(),
+        state.resilience.clone(),
         state.outbox_wakeup.clone(),
         state.config.egress.clone(),
         shutdown.subscribe(),

@@ -153,6 +153,8 @@ pub struct Config {
     pub cors: Arc<crate::cors::CorsPolicy>,
     /// The bearer token `/metrics` requires, if any.
     pub metrics_token: Option<String>,
+    /// Redis shared by the instances for the consumers' circuits and retry rates.
+    pub redis_url: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -353,6 +355,7 @@ impl Config {
             poll_interval: Duration::from_millis(args.webhook_poll_interval_ms),
             breaker_threshold: args.webhook_circuit_failures,
             breaker_cooldown: Duration::from_secs(args.webhook_circuit_cooldown_seconds),
+            retry_rps: args.webhook_retry_rps,
         };
         if args.ws_ping_interval_seconds == 0 {
             return Err(invalid("WS_PING_INTERVAL_SECONDS must be at least 1"));
@@ -421,6 +424,19 @@ impl Config {
         if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(invalid("METRICS_TOKEN must be at least 16 characters"));
         }
+        let redis_url = args
+            .redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned);
+        if let Some(url) = &redis_url {
+            crate::delivery::SharedResilience::new(url, 1, Duration::from_secs(1), 1)
+                .map_err(invalid)?;
+        }
+        if args.webhook_retry_rps == 0 {
+            return Err(invalid("WEBHOOK_RETRY_RPS must be at least 1"));
+        }
         let egress = Arc::new(
             crate::egress::EgressPolicy::parse(
                 &args.egress_allow,
@@ -467,6 +483,7 @@ impl Config {
             egress,
             cors,
             metrics_token,
+            redis_url,
         })
     }
 }

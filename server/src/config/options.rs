@@ -100,6 +100,13 @@ pub struct ServeOptions {
     /// Seconds an open circuit waits before one trial delivery.
     #[arg(long, env = "WEBHOOK_CIRCUIT_COOLDOWN_SECONDS", default_value_t = 30)]
     pub webhook_circuit_cooldown_seconds: u64,
+    /// Retries per consumer (endpoint URL) per second; shared by the instances with Redis.
+    #[arg(long, env = "WEBHOOK_RETRY_RPS", default_value_t = 10)]
+    pub webhook_retry_rps: u32,
+    /// Redis for the consumers' circuit breakers and retry rates shared by every instance
+    /// (`redis://host:port`); without it each instance decides alone.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
     /// Token of the chain indexer for `POST /internal/indexer/batches` (16+ characters);
     /// without it ingestion answers 503 and the indexer health is `not_configured`.
     #[arg(long, env = "INDEXER_WORKER_TOKEN", hide_env_values = true)]

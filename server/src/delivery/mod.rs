@@ -6,11 +6,15 @@
 //! number and the status code: never the URL, the payload, the signature or the secret.
 
 mod breaker;
+mod resilience;
+mod shared;
 mod worker;
 
 use std::time::Duration;
 
 pub use breaker::{Circuit, CircuitBreakers};
+pub use resilience::Resilience;
+pub use shared::{SharedResilience, consumer_key};
 pub use worker::spawn_worker;
 
 /// Attempts per delivery before it becomes a dead letter.
@@ -37,6 +41,8 @@ pub struct DeliveryConfig {
     pub breaker_threshold: u32,
     /// How long an open circuit stays open before one trial attempt.
     pub breaker_cooldown: Duration,
+    /// Retries per consumer per second (`WEBHOOK_RETRY_RPS`), across instances with Redis.
+    pub retry_rps: u32,
 }
 
 impl DeliveryConfig {

@@ -11,8 +11,8 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::{
-    CONCURRENCY, CircuitBreakers, DeliveryConfig, MAX_ATTEMPTS, REASON_REJECTED,
-    REASON_RETRIES_EXHAUSTED, Verdict, backoff, classify, error_code, random_unit,
+    CONCURRENCY, DeliveryConfig, MAX_ATTEMPTS, REASON_REJECTED, REASON_RETRIES_EXHAUSTED,
+    Resilience, Verdict, backoff, classify, error_code, random_unit,
 };
 use crate::db::{Backend, Db};
 use crate::metrics::Metrics;
@@ -27,7 +27,7 @@ struct Worker {
     metrics: Arc<Metrics>,
     config: DeliveryConfig,
     client: reqwest::Client,
-    breakers: Arc<CircuitBreakers>,
+    resilience: Arc<Resilience>,
     egress: Arc<crate::egress::EgressPolicy>,
 }
 
@@ -37,7 +37,7 @@ pub fn spawn_worker(
     db: Db,
     metrics: Arc<Metrics>,
     config: DeliveryConfig,
-    breakers: Arc<CircuitBreakers>,
+    resilience: Arc<Resilience>,
     wakeup: Arc<Notify>,
     egress: Arc<crate::egress::EgressPolicy>,
     mut shutdown: watch::Receiver<bool>,
@@ -70,7 +70,7 @@ pub fn spawn_worker(
             metrics,
             config,
             client,
-            breakers,
+            resilience,
             egress,
         });
         let owner = format!("wk_{}", random_hex(8));
@@ -139,7 +139,12 @@ impl Worker {
                 return;
             }
         };
-        if let Err(wait) = self.breakers.admit(&row.endpoint_id, Instant::now()) {
+        let retry = row.attempts > 0;
+        if let Err(wait) = self
+            .resilience
+            .admit(&row.endpoint_id, &target.url, retry)
+            .await
+        {
             let _ = outbox::release(&self.db, &row.id, defer(wait)).await;
             return;
         }
@@ -219,15 +224,15 @@ impl Worker {
         self.metrics.record_delivery_attempt(outcome);
         let result = match verdict {
             Verdict::Delivered | Verdict::AlreadyDelivered => {
-                self.breakers.success(&row.endpoint_id);
+                self.resilience.success(&row.endpoint_id, &target.url).await;
                 AttemptResult::Delivered
             }
             Verdict::Permanent => {
-                self.breakers.success(&row.endpoint_id);
+                self.resilience.success(&row.endpoint_id, &target.url).await;
                 AttemptResult::Dead(REASON_REJECTED)
             }
             Verdict::Retryable => {
-                self.breakers.failure(&row.endpoint_id, Instant::now());
+                self.resilience.failure(&row.endpoint_id, &target.url).await;
                 if number >= MAX_ATTEMPTS {
                     AttemptResult::Dead(REASON_RETRIES_EXHAUSTED)
                 } else {

@@ -138,9 +138,14 @@ fn endpoint_not_found() -> AppError {
     AppError::NotFound("Webhook endpoint not found".to_owned())
 }
 
-fn with_circuit(state: &AppState, endpoint: &Endpoint) -> Value {
+async fn with_circuit(state: &AppState, endpoint: &Endpoint) -> Value {
     let mut value = serde_json::to_value(endpoint).unwrap_or(Value::Null);
-    value["circuit"] = json!(state.breakers.state(&endpoint.id).name());
+    value["circuit"] = json!(
+        state
+            .resilience
+            .state_name(&endpoint.id, &endpoint.url)
+            .await
+    );
     value
 }
 
@@ -193,18 +198,17 @@ pub async fn create_endpoint(
         None,
     )
     .await;
-    let mut data = with_circuit(&state, &endpoint);
+    let mut data = with_circuit(&state, &endpoint).await;
     data["secret"] = json!(secret);
     Ok(ApiResponse::with_status(StatusCode::CREATED, data).into_response())
 }
 
 /// `GET /api/admin/webhooks/endpoints` (never with secrets).
 pub async fn list_endpoints(State(state): State<AppState>) -> Result<Response, AppError> {
-    let list: Vec<Value> = endpoints::list(&state.db)
-        .await?
-        .iter()
-        .map(|e| with_circuit(&state, e))
-        .collect();
+    let mut list = Vec::new();
+    for endpoint in endpoints::list(&state.db).await? {
+        list.push(with_circuit(&state, &endpoint).await);
+    }
     Ok(ApiResponse::ok(list).into_response())
 }
 
@@ -257,7 +261,7 @@ pub async fn rotate_secret(
         None,
     )
     .await;
-    let mut data = with_circuit(&state, &endpoint);
+    let mut data = with_circuit(&state, &endpoint).await;
     data["secret"] = json!(secret);
     Ok(ApiResponse::ok(data).into_response())
 }
@@ -282,7 +286,7 @@ async fn set_enabled(
         Action::EndpointDisabled
     };
     audit::note(&state.db, principal, action, Some(&endpoint.id), None).await;
-    Ok(ApiResponse::ok(with_circuit(state, &endpoint)).into_response())
+    Ok(ApiResponse::ok(with_circuit(state, &endpoint).await).into_response())
 }
 
 /// `POST /api/admin/webhooks/endpoints/{id}/disable`: no new rows; pending rows wait.
