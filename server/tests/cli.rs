@@ -388,3 +388,40 @@ async fn the_seed_names_configure_the_secret_and_the_admin_key() {
     server.wait().unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn verify_recognises_pythons_json_dumps_and_a_stale_timestamp() {
+    // Signed over the compact body; the receiver verified json.dumps(json.loads(body)).
+    let compact = br#"{"z":1,"a":[1,2]}"#;
+    let signature = fluxora_webhooks::sign(b"topsecret", b"1710000000", compact);
+    let python = temp_file("python.json", br#"{"z": 1, "a": [1, 2]}"#);
+    let verify = |now: &str| {
+        run(
+            &[
+                "verify",
+                "--body",
+                python.to_str().unwrap(),
+                "--delivery-id",
+                "d",
+                "--timestamp",
+                "1710000000",
+                "--signature",
+                signature.as_str(),
+                "--now",
+                now,
+            ],
+            &[("FLUXORA_WEBHOOK_SECRET", "topsecret")],
+        )
+    };
+    let (code, stdout, _) = verify("1710000000");
+    assert_eq!(code, 1);
+    assert!(stdout.contains("body_reserialized_python"), "{stdout}");
+    assert!(stdout.contains("json.dumps"), "{stdout}");
+    // The same delivery ten minutes later: its age, and that the signature is not the issue
+    // (it does not match these bytes either).
+    let (code, stdout, _) = verify("1710000600");
+    assert_eq!(code, 1);
+    assert!(stdout.contains("timestamp_stale"), "{stdout}");
+    assert!(stdout.contains("600 s old (tolerance 300 s)"), "{stdout}");
+    assert!(stdout.contains("would not match either"), "{stdout}");
+}

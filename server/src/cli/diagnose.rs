@@ -36,8 +36,10 @@ fn signs(secret: &[u8], timestamp: &[u8], signature: &[u8], body: &[u8]) -> bool
 
 /// Looks for the usual causes of `outcome` for a delivery verified at `now`.
 ///
-/// Detects: a timestamp in milliseconds; a body re-serialized from JSON (compact, pretty,
-/// keys reordered, trailing newline added or lost); surrounding whitespace or a newline in
+/// Detects: a timestamp in milliseconds; a stale timestamp (its age, and whether the
+/// signature would otherwise match); a body re-serialized from JSON (by Python's
+/// `json.dumps` with its spacing and key order kept, compact, pretty, keys reordered,
+/// trailing newline added or lost); surrounding whitespace or a newline in
 /// the secret on either side; a secret decoded from base64 or stripped of a prefix; a body
 /// re-encoded (Latin-1 vs UTF-8, a byte-order mark); a signature header with a prefix or in
 /// base64 instead of hex.
@@ -68,6 +70,28 @@ pub fn diagnose_mismatch(
         found.push(diagnosis(
             "timestamp_not_integer",
             "the timestamp has a fractional part; send whole Unix seconds",
+        ));
+    }
+    if let (Outcome::TimestampOutsideTolerance { .. }, Some(ts)) =
+        (outcome, parse_timestamp(timestamp))
+        && found.is_empty()
+    {
+        let age = i128::from(now) - i128::from(ts);
+        let (side, seconds) = if age >= 0 {
+            ("old", age)
+        } else {
+            ("in the future", -age)
+        };
+        let would = if signs(secret, timestamp, signature, body) {
+            "the signature would otherwise match: only the freshness fails (a delayed or replayed delivery, or a clock off)"
+        } else {
+            "the signature would not match either"
+        };
+        found.push(diagnosis(
+            "timestamp_stale",
+            format!(
+                "the timestamp is {seconds} s {side} (tolerance {tolerance_seconds} s); {would}"
+            ),
         ));
     }
     let mismatch = matches!(
@@ -162,8 +186,31 @@ fn body_variants(secret: &[u8], ts: &[u8], signature: &[u8], body: &[u8]) -> Vec
     let mut found = Vec::new();
     let try_body = |candidate: &[u8]| candidate != body && signs(secret, ts, signature, candidate);
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        // Python's json.dumps keeps the key order and writes ", " and ": " (escaping
+        // non-ASCII by default); JSON.stringify keeps the order and writes no spaces.
+        let python = [NonAscii::Keep, NonAscii::Escape]
+            .iter()
+            .filter_map(|&mode| respaced(body, ", ", ": ", mode))
+            .any(|candidate| try_body(&candidate));
+        if python {
+            found.push(diagnosis(
+                "body_reserialized_python",
+                "the body was re-serialized by Python's json.dumps (spaces after ':' and ',', key order kept) before verifying or signing; verify the raw bytes as received (request.body / request.get_data(), not json.dumps(request.json))",
+            ));
+        }
         let compact = serde_json::to_vec(&value).unwrap_or_default();
         let pretty = serde_json::to_vec_pretty(&value).unwrap_or_default();
+        // The other way round: the receiver holds json.dumps output of a compact original.
+        let from_python = [NonAscii::Keep, NonAscii::Unescape]
+            .iter()
+            .filter_map(|&mode| respaced(body, ",", ":", mode))
+            .any(|candidate| try_body(&candidate));
+        if from_python {
+            found.push(diagnosis(
+                "body_reserialized_python",
+                "the body was re-serialized by Python's json.dumps (spaces after ':' and ',', key order kept) after it was signed; verify the raw bytes as received (request.body / request.get_data(), not json.dumps(request.json))",
+            ));
+        }
         if try_body(&compact) || try_body(&pretty) {
             found.push(diagnosis(
                 "body_reserialized",
@@ -212,6 +259,99 @@ fn body_variants(secret: &[u8], ts: &[u8], signature: &[u8], body: &[u8]) -> Vec
     found
 }
 
+/// What to do with non-ASCII characters inside JSON strings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NonAscii {
+    /// Keep the characters and escapes as they are.
+    Keep,
+    /// Write non-ASCII characters as `\uXXXX` (surrogate pairs above the BMP): Python's
+    /// default `ensure_ascii`.
+    Escape,
+    /// Turn `\uXXXX` escapes of non-ASCII characters back into the characters.
+    Unescape,
+}
+
+/// The JSON text `body` with its whitespace outside strings replaced: `comma` after each
+/// `,`, `colon` after each `:`, nothing else, and non-ASCII characters in strings treated
+/// as `non_ascii` says. Key order and every other token are kept. `None` when the text is
+/// not UTF-8.
+fn respaced(body: &[u8], comma: &str, colon: &str, non_ascii: NonAscii) -> Option<Vec<u8>> {
+    let chars: Vec<char> = core::str::from_utf8(body).ok()?.chars().collect();
+    let mut out = String::with_capacity(body.len() + body.len() / 8);
+    let (mut i, mut in_string) = (0, false);
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if !in_string {
+            match c {
+                '"' => in_string = true,
+                ',' => {
+                    out.push_str(comma);
+                    continue;
+                }
+                ':' => {
+                    out.push_str(colon);
+                    continue;
+                }
+                c if c.is_ascii_whitespace() => continue,
+                _ => {}
+            }
+            out.push(c);
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = false;
+                out.push(c);
+            }
+            '\\' if non_ascii == NonAscii::Unescape && chars.get(i) == Some(&'u') => {
+                match unescape_at(&chars, i + 1) {
+                    Some((decoded, used)) if !decoded.is_ascii() => {
+                        out.push(decoded);
+                        i += 1 + used;
+                    }
+                    _ => out.push(c),
+                }
+            }
+            '\\' => {
+                out.push(c);
+                if let Some(&next) = chars.get(i) {
+                    out.push(next);
+                    i += 1;
+                }
+            }
+            c if non_ascii == NonAscii::Escape && !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out.into_bytes())
+}
+
+/// The character escaped as `XXXX` (after `\u`) at `chars[at..]`, with a following low
+/// surrogate escape when it is a high one; and how many chars were used.
+fn unescape_at(chars: &[char], at: usize) -> Option<(char, usize)> {
+    let unit = |from: usize| -> Option<u32> {
+        let hex: String = chars.get(from..from + 4)?.iter().collect();
+        u32::from_str_radix(&hex, 16).ok()
+    };
+    let first = unit(at)?;
+    if (0xD800..0xDC00).contains(&first) {
+        let low_at = at + 4;
+        if chars.get(low_at) == Some(&'\\') && chars.get(low_at + 1) == Some(&'u') {
+            let low = unit(low_at + 2)?;
+            let code = 0x10000 + ((first - 0xD800) << 10) + (low.checked_sub(0xDC00)?);
+            return Some((char::from_u32(code)?, 10));
+        }
+        return None;
+    }
+    Some((char::from_u32(first)?, 4))
+}
+
 /// Standard or URL-safe base64, padded or not.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
@@ -247,6 +387,69 @@ mod tests {
         .into_iter()
         .map(|d| d.cause)
         .collect()
+    }
+
+    #[test]
+    fn respacing_matches_pythons_json_dumps() {
+        let raw = "{\"z\":1,\"a\":{\"x\":[1,2.5,\"t, u: v\"]},\"e\":\"caf\u{e9} \u{1F600}\",\"q\":\"\\\"q\\\"\"}";
+        let python = respaced(raw.as_bytes(), ", ", ": ", NonAscii::Escape).unwrap();
+        // json.dumps(json.loads(raw)) in CPython 3:
+        let expected = "{\"z\": 1, \"a\": {\"x\": [1, 2.5, \"t, u: v\"]}, \"e\": \"caf\\u00e9 \\ud83d\\ude00\", \"q\": \"\\\"q\\\"\"}";
+        assert_eq!(String::from_utf8(python.clone()).unwrap(), expected);
+        let back = respaced(&python, ",", ":", NonAscii::Unescape).unwrap();
+        assert_eq!(String::from_utf8(back).unwrap(), raw);
+    }
+
+    #[test]
+    fn finds_a_python_reserialized_body_either_way() {
+        let raw = "{\"z\":1,\"e\":\"caf\u{e9}\"}".as_bytes();
+        let python = respaced(raw, ", ", ": ", NonAscii::Escape).unwrap();
+        // Signed raw, verified after json.dumps.
+        let sig = sign(b"s", b"1710000000", raw);
+        let found = causes(b"s", "1710000000", sig.as_str(), &python);
+        assert!(found.contains(&"body_reserialized_python"), "{found:?}");
+        // Signed after json.dumps, verified raw.
+        let sig = sign(b"s", b"1710000000", &python);
+        let found = causes(b"s", "1710000000", sig.as_str(), raw);
+        assert!(found.contains(&"body_reserialized_python"), "{found:?}");
+    }
+
+    #[test]
+    fn a_stale_timestamp_says_its_age_and_whether_the_signature_matches() {
+        let old = (NOW - 400).to_string();
+        let sig = sign(b"s", old.as_bytes(), b"{}");
+        let headers = DeliveryHeaders::new("d", old.as_str(), sig.as_str());
+        let outcome = Verifier::new(b"s").verify(&headers, b"{}", NOW, &mut NoReplayGuard);
+        let found = diagnose_mismatch(
+            b"s",
+            old.as_bytes(),
+            sig.as_bytes(),
+            b"{}",
+            NOW,
+            300,
+            outcome,
+        );
+        assert_eq!(found[0].cause, "timestamp_stale");
+        assert!(
+            found[0].detail.contains("400 s old (tolerance 300 s)"),
+            "{}",
+            found[0].detail
+        );
+        assert!(found[0].detail.contains("would otherwise match"));
+        let found = diagnose_mismatch(
+            b"other",
+            old.as_bytes(),
+            sig.as_bytes(),
+            b"{}",
+            NOW,
+            300,
+            outcome,
+        );
+        assert!(
+            found[0].detail.contains("would not match either"),
+            "{}",
+            found[0].detail
+        );
     }
 
     #[test]
