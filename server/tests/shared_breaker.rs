@@ -172,3 +172,36 @@ async fn two_servers_open_one_circuit_together() {
     first.stop().await;
     second.stop().await;
 }
+
+/// Redis away: the health says so (degraded, within its second) and deliveries go on, each
+/// instance deciding alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_deliveries_go_on_and_health_says_why() {
+    let server = TestServer::start(Backend::Sqlite, &["--redis-url", "redis://127.0.0.1:1/"])
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let health: serde_json::Value = server.get("/health").await.json().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "bounded health check"
+    );
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["checks"]["redis"]["status"], "unreachable");
+    assert!(
+        health["summary"]
+            .as_str()
+            .unwrap()
+            .contains("redis unreachable")
+    );
+    let receiver = Receiver::ok().await;
+    let (_, secret) = register_endpoint(&server.client, &server.base, &receiver.url).await;
+    receiver.set_secret(&secret);
+    create_stream(&server.client, &server.base, 1).await;
+    wait_until("the delivery arrives", || async {
+        receiver.arrivals().len() == 1
+    })
+    .await;
+    assert!(receiver.arrivals().iter().all(|a| a.verified == "ok"));
+    server.stop().await;
+}

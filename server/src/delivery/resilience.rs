@@ -147,6 +147,14 @@ impl Resilience {
         }
     }
 
+    /// Whether the shared store answers; `None` when there is none.
+    pub async fn shared_ok(&self) -> Option<bool> {
+        match &self.shared {
+            Some(shared) => Some(shared.ping().await),
+            None => None,
+        }
+    }
+
     /// The circuit's state as the admin API shows it: the shared one when configured.
     pub async fn state_name(&self, endpoint: &str, url: &str) -> String {
         if let Some(shared) = &self.shared

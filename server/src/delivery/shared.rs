@@ -187,6 +187,20 @@ impl SharedResilience {
         Ok(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
     }
 
+    /// Whether Redis answers `PING` within the call time limit.
+    pub async fn ping(&self) -> bool {
+        let Ok(mut connection) = self.connection().await else {
+            return false;
+        };
+        let command = redis::cmd("PING");
+        let ping = command.query_async::<String>(&mut connection);
+        let answered = matches!(tokio::time::timeout(CALL_TIMEOUT, ping).await, Ok(Ok(_)));
+        if !answered {
+            self.forget_connection().await;
+        }
+        answered
+    }
+
     /// The shared state of `url`'s circuit (`closed` when Redis has none).
     pub async fn state(&self, url: &str) -> Result<String, String> {
         let mut connection = self.connection().await?;

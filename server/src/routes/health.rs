@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub database_ok: bool,
     /// The indexer's check (see [`crate::routes::indexer::health_check`]).
     pub indexer: Value,
+    /// Redis answered (`None`: not configured).
+    pub redis_ok: Option<bool>,
 }
 
 impl HealthCache {
@@ -37,24 +39,27 @@ impl HealthCache {
         {
             return snapshot.clone();
         }
-        let measure = async {
+        // Each dependency within the second, side by side.
+        let database = async {
             let database_ok = state.db.ping().await.is_ok();
             let indexer = if database_ok {
                 crate::routes::indexer::health_check(state).await
             } else {
                 json!({ "status": "unknown" })
             };
-            Snapshot {
-                database_ok,
-                indexer,
-            }
+            (database_ok, indexer)
         };
-        let snapshot = tokio::time::timeout(Self::FRESH_FOR, measure)
-            .await
-            .unwrap_or_else(|_| Snapshot {
-                database_ok: false,
-                indexer: json!({ "status": "unknown" }),
-            });
+        let (database, redis_ok) = tokio::join!(
+            tokio::time::timeout(Self::FRESH_FOR, database),
+            tokio::time::timeout(Self::FRESH_FOR, state.resilience.shared_ok()),
+        );
+        let (database_ok, indexer) =
+            database.unwrap_or_else(|_| (false, json!({ "status": "unknown" })));
+        let snapshot = Snapshot {
+            database_ok,
+            indexer,
+            redis_ok: redis_ok.unwrap_or(Some(false)),
+        };
         *cached = Some((Instant::now(), snapshot.clone()));
         snapshot
     }
@@ -85,6 +90,11 @@ impl Snapshot {
             Some("unknown") => problems.push("indexer state unknown".to_owned()),
             _ => {}
         }
+        if self.redis_ok == Some(false) {
+            problems.push(
+                "redis unreachable: each instance decides its consumers' circuits alone".to_owned(),
+            );
+        }
         if self.indexer["reorgDetected"] == json!(true) {
             problems.push("indexer rolled back a reorg (reorgDetected, until cleared)".to_owned());
         }
@@ -101,6 +111,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let Snapshot {
         database_ok,
         indexer,
+        redis_ok,
     } = snapshot;
     let connections = state.hub.connections();
     axum::Json(json!({
@@ -119,6 +130,11 @@ pub async fn health(State(state): State<AppState>) -> Response {
             },
             "indexer": indexer,
             "websocket": { "status": "ok", "connections": connections },
+            "redis": match redis_ok {
+                None => json!({ "status": "not_configured" }),
+                Some(true) => json!({ "status": "ok" }),
+                Some(false) => json!({ "status": "unreachable" }),
+            },
         },
     }))
     .into_response()
