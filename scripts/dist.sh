@@ -73,10 +73,12 @@ for spec in "${LINUX_TARGETS[@]}"; do
   read -r triple _ platform <<<"$spec"
   # Zig pins the glibc floor of gnu addons to 2.17 (as the wheels); musl addons link musl
   # dynamically (a static libc cannot host a `.node` loaded by node).
-  zig_target="$triple"
-  case "$triple" in *-gnu) zig_target="$triple.2.17" ;; esac
-  flags_var="CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$triple")_RUSTFLAGS"
-  env "$flags_var=-C target-feature=-crt-static" CARGO_TARGET_DIR="$CROSS" \
+  zig_target="$triple" flags=()
+  case "$triple" in
+    *-gnu) zig_target="$triple.2.17" ;;
+    *-musl) flags=("CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$triple")_RUSTFLAGS=-C target-feature=-crt-static") ;;
+  esac
+  env "${flags[@]}" CARGO_TARGET_DIR="$CROSS" \
     cargo zigbuild --release --locked -p fluxora-webhooks-node --target "$zig_target" >&2
   cp "$CROSS/$triple/release/libfluxora_webhooks_node.so" "$main/npm/$platform/fluxora-webhooks.$platform.node"
   case "$triple" in
