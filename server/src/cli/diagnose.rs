@@ -187,30 +187,28 @@ fn body_variants(secret: &[u8], ts: &[u8], signature: &[u8], body: &[u8]) -> Vec
     let try_body = |candidate: &[u8]| candidate != body && signs(secret, ts, signature, candidate);
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
         // Python's json.dumps keeps the key order and writes ", " and ": " (escaping
-        // non-ASCII by default); JSON.stringify keeps the order and writes no spaces.
-        let python = [NonAscii::Keep, NonAscii::Escape]
-            .iter()
-            .filter_map(|&mode| respaced(body, ", ", ": ", mode))
-            .any(|candidate| try_body(&candidate));
-        if python {
+        // non-ASCII by default); the original may have been either side of it.
+        let respaced_signs = |comma, colon, modes: [NonAscii; 2]| {
+            modes
+                .iter()
+                .filter_map(|&mode| respaced(body, comma, colon, mode))
+                .any(|candidate| try_body(&candidate))
+        };
+        let when = if respaced_signs(", ", ": ", [NonAscii::Keep, NonAscii::Escape]) {
+            Some("before verifying or signing")
+        } else if respaced_signs(",", ":", [NonAscii::Keep, NonAscii::Unescape]) {
+            Some("after it was signed")
+        } else {
+            None
+        };
+        if let Some(when) = when {
             found.push(diagnosis(
                 "body_reserialized_python",
-                "the body was re-serialized by Python's json.dumps (spaces after ':' and ',', key order kept) before verifying or signing; verify the raw bytes as received (request.body / request.get_data(), not json.dumps(request.json))",
+                format!("the body was re-serialized by Python's json.dumps (spaces after ':' and ',', key order kept) {when}; verify the raw bytes as received (request.body / request.get_data(), not json.dumps(request.json))"),
             ));
         }
         let compact = serde_json::to_vec(&value).unwrap_or_default();
         let pretty = serde_json::to_vec_pretty(&value).unwrap_or_default();
-        // The other way round: the receiver holds json.dumps output of a compact original.
-        let from_python = [NonAscii::Keep, NonAscii::Unescape]
-            .iter()
-            .filter_map(|&mode| respaced(body, ",", ":", mode))
-            .any(|candidate| try_body(&candidate));
-        if from_python {
-            found.push(diagnosis(
-                "body_reserialized_python",
-                "the body was re-serialized by Python's json.dumps (spaces after ':' and ',', key order kept) after it was signed; verify the raw bytes as received (request.body / request.get_data(), not json.dumps(request.json))",
-            ));
-        }
         if try_body(&compact) || try_body(&pretty) {
             found.push(diagnosis(
                 "body_reserialized",
