@@ -134,8 +134,10 @@ async fn circuit(server: &TestServer) -> String {
         .to_owned()
 }
 
-/// Two server processes (each its own SQLite) deliver to one failing consumer: their
-/// failures open one circuit, which both then report, and the transitions are counted once.
+/// Two server instances (each its own SQLite) deliver to one failing consumer: their
+/// failures open one circuit, which both then report; after the cool-down exactly one probe
+/// goes, from one of them, and its failure opens the circuit again for both. Each transition
+/// is counted once across the two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_open_one_circuit_together() {
     let Some(url) = redis_url() else { return };
@@ -145,7 +147,9 @@ async fn two_servers_open_one_circuit_together() {
         "--webhook-circuit-failures",
         "2",
         "--webhook-circuit-cooldown-seconds",
-        "3600",
+        "2",
+        "--webhook-retry-base-ms",
+        "50",
     ];
     let first = TestServer::start(Backend::Sqlite, &flags).await.unwrap();
     let second = TestServer::start(Backend::Sqlite, &flags).await.unwrap();
@@ -169,6 +173,21 @@ async fn two_servers_open_one_circuit_together() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(failing.arrivals().len(), attempts, "no attempt while open");
+    // Both instances have retries due; after the cool-down one probe goes, and fails.
+    wait_until("one half-open probe", || async {
+        failing.arrivals().len() > attempts
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(failing.arrivals().len(), attempts + 1, "exactly one probe");
+    let sum = |from: &'static str, to: &'static str| {
+        let (first, second) = (&first, &second);
+        async move { transitions(first, from, to).await + transitions(second, from, to).await }
+    };
+    assert_eq!(sum("open", "half_open").await, 1);
+    assert_eq!(sum("half_open", "open").await, 1);
+    assert_eq!(circuit(&first).await, "open");
+    assert_eq!(circuit(&second).await, "open");
     first.stop().await;
     second.stop().await;
 }

@@ -168,8 +168,8 @@ pub async fn ingest(State(state): State<AppState>, body: JsonBody) -> Result<Res
             from_ledger = reorg.from_ledger,
             rolled_back_events = reorg.rolled_back_events,
             streams = reorg.streams,
-            existing_hash = %reorg.existing_hash,
-            incoming_hash = %reorg.incoming_hash,
+            existingHash = %reorg.existing_hash,
+            incomingHash = %reorg.incoming_hash,
             "chain reorg: orphaned ledgers rolled back"
         );
     }

@@ -89,7 +89,7 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             let connection_id = format!("ws_{}", crate::util::random_hex(8));
             tracing::info!(
-                connection_id = %connection_id,
+                connectionId = %connection_id,
                 total = hub.connections(),
                 "websocket connected"
             );
@@ -98,7 +98,7 @@ pub async fn upgrade(
                 .await;
             drop(slot);
             tracing::info!(
-                connection_id = %connection_id,
+                connectionId = %connection_id,
                 total = hub.connections(),
                 "websocket disconnected"
             );
