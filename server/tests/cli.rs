@@ -425,3 +425,121 @@ fn verify_recognises_pythons_json_dumps_and_a_stale_timestamp() {
     assert!(stdout.contains("600 s old (tolerance 300 s)"), "{stdout}");
     assert!(stdout.contains("would not match either"), "{stdout}");
 }
+
+/// The seed's log lines, read from the binary's JSON logs: WebSocket connect / disconnect
+/// with `connectionId` and `total`, a reorg with `existingHash` and `incomingHash`, stream
+/// filters with the request id.
+#[tokio::test]
+async fn the_seed_log_fields_are_written() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::{Arc, Mutex};
+
+    let dir = std::env::temp_dir().join(format!("fluxora-seed-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token = "indexer-token-0123456789abcdef";
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+        ])
+        .args(["--indexer-worker-token", token])
+        .arg("--data-dir")
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let reader = BufReader::new(server.stdout.take().unwrap());
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let address = loop {
+        let found = lines.lock().unwrap().iter().find_map(|l| {
+            l.split("\"address\":\"")
+                .nth(1)
+                .map(|r| r.split('"').next().unwrap().to_owned())
+        });
+        if let Some(address) = found {
+            break address;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let logged = |needles: &[&str]| {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| needles.iter().all(|n| l.contains(n)))
+    };
+    let wait_for = |needles: Vec<String>| {
+        let logged = &logged;
+        async move {
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            for _ in 0..100 {
+                if logged(&needles) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("no log line with {needles:?}");
+        }
+    };
+    let client = reqwest::Client::new();
+    client
+        .get(format!(
+            "http://{address}/api/streams?status=active&limit=5"
+        ))
+        .header("x-request-id", "req-seed-logs")
+        .send()
+        .await
+        .unwrap();
+    wait_for(vec![
+        "listing streams".into(),
+        "req-seed-logs".into(),
+        "\"status\":\"active\"".into(),
+    ])
+    .await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws/streams"))
+        .await
+        .unwrap();
+    wait_for(vec![
+        "websocket connected".into(),
+        "connectionId".into(),
+        "\"total\":1".into(),
+    ])
+    .await;
+    socket.close(None).await.unwrap();
+    drop(socket);
+    wait_for(vec!["websocket disconnected".into(), "\"total\":0".into()]).await;
+    let batch = |hash: &str| serde_json::json!({ "events": [{ "eventId": format!("e-{hash}"), "ledger": 7, "ledgerHash": hash, "streamId": "s-logs", "type": "stream.paused", "payload": {} }] });
+    for hash in ["hash-a", "hash-b"] {
+        let response = client
+            .post(format!("http://{address}/internal/indexer/batches"))
+            .bearer_auth(token)
+            .json(&batch(hash))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    wait_for(vec![
+        "chain reorg".into(),
+        "\"existingHash\":\"hash-a\"".into(),
+        "\"incomingHash\":\"hash-b\"".into(),
+    ])
+    .await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
