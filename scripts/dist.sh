@@ -9,14 +9,17 @@
 #   bin/     the server and CLI as static musl binaries for x86_64 and aarch64;
 #   SHA256SUMS.
 # macOS and Windows artifacts need their SDKs: .github/workflows/release.yml builds them on
-# native runners. Cross builds use their own target dirs (target/cross, target/cross-static),
+# native runners. Cross builds use their own target dirs (target/cross/*, target/cross-static),
 # so the main target dir's lock is never held. Installs what it needs; re-runs reuse caches.
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 DIST="$ROOT/target/dist"
 STAGE="$ROOT/target/dist-stage"
-CROSS="$ROOT/target/cross"
+# maturin and cargo-zigbuild each get their own target dir: they set the linker and C compiler
+# differently, so in one dir each would rebuild what the other built.
+CROSS_PY="$ROOT/target/cross/python"
+CROSS_NODE="$ROOT/target/cross/node"
 VERSION="$(workspace_version)"
 started=$SECONDS
 
@@ -35,7 +38,7 @@ LINUX_TARGETS=(
 step "python: wheels (maturin --zig) and the sdist"
 for spec in "${LINUX_TARGETS[@]}"; do
   read -r triple compatibility _ <<<"$spec"
-  CARGO_TARGET_DIR="$CROSS" maturin build --release --locked --zig --target "$triple" \
+  CARGO_TARGET_DIR="$CROSS_PY" maturin build --release --locked --zig --target "$triple" \
     --compatibility "$compatibility" -m bindings-python/Cargo.toml -o "$DIST/python" >&2
 done
 maturin sdist -m bindings-python/Cargo.toml -o "$DIST/python" >&2
@@ -78,9 +81,9 @@ for spec in "${LINUX_TARGETS[@]}"; do
     *-gnu) zig_target="$triple.2.17" ;;
     *-musl) flags=("CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$triple")_RUSTFLAGS=-C target-feature=-crt-static") ;;
   esac
-  env "${flags[@]}" CARGO_TARGET_DIR="$CROSS" \
+  env "${flags[@]}" CARGO_TARGET_DIR="$CROSS_NODE" \
     cargo zigbuild --release --locked -p fluxora-webhooks-node --target "$zig_target" >&2
-  cp "$CROSS/$triple/release/libfluxora_webhooks_node.so" "$main/npm/$platform/fluxora-webhooks.$platform.node"
+  cp "$CROSS_NODE/$triple/release/libfluxora_webhooks_node.so" "$main/npm/$platform/fluxora-webhooks.$platform.node"
   case "$triple" in
     *-musl) python3 scripts/musl-needed.py "$(command -v patchelf)" "$main/npm/$platform/fluxora-webhooks.$platform.node" ;;
   esac
