@@ -320,39 +320,16 @@ mod conformance {
 /// `WEBHOOK_SECRET` still signs them in the CLI) and `ADMIN_API_KEY` is an admin key.
 #[tokio::test]
 async fn the_seed_names_configure_the_secret_and_the_admin_key() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
-    let dir = std::env::temp_dir().join(format!("fluxora-seed-names-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut server = Command::new(BIN)
-        .args([
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-        ])
-        .arg("--data-dir")
-        .arg(&dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("WEBHOOK_SECRET")
-        .env_remove("ADMIN_API_KEYS")
-        .env("FLUXORA_WEBHOOK_SECRET", "seed-named-secret")
-        .env("ADMIN_API_KEY", "seed-admin-key-0123456789")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        if let Some(rest) = line.split("\"address\":\"").nth(1) {
-            break rest.split('"').next().unwrap().to_owned();
-        }
-    };
+    let server = LoggedServer::start(
+        "seed-names",
+        &[],
+        &[
+            ("FLUXORA_WEBHOOK_SECRET", "seed-named-secret"),
+            ("ADMIN_API_KEY", "seed-admin-key-0123456789"),
+        ],
+    )
+    .await;
+    let address = server.address.clone();
     let body = temp_file("seed-names.json", br#"{"event":"stream.created"}"#);
     let url = format!("http://{address}/internal/webhooks/receive");
     let (code, out, err) = run(
@@ -384,9 +361,7 @@ async fn the_seed_names_configure_the_secret_and_the_admin_key() {
             .as_u16(),
         403
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    server.stop();
 }
 
 #[test]
@@ -431,50 +406,9 @@ fn verify_recognises_pythons_json_dumps_and_a_stale_timestamp() {
 /// filters with the request id.
 #[tokio::test]
 async fn the_seed_log_fields_are_written() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::sync::{Arc, Mutex};
-
-    let dir = std::env::temp_dir().join(format!("fluxora-seed-logs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let token = "indexer-token-0123456789abcdef";
-    let mut server = Command::new(BIN)
-        .args([
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-        ])
-        .args(["--indexer-worker-token", token])
-        .arg("--data-dir")
-        .arg(&dir)
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = BufReader::new(server.stdout.take().unwrap());
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let address = loop {
-        let found = lines.lock().unwrap().iter().find_map(|l| {
-            l.split("\"address\":\"")
-                .nth(1)
-                .map(|r| r.split('"').next().unwrap().to_owned())
-        });
-        if let Some(address) = found {
-            break address;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let server = LoggedServer::start("seed-logs", &["--indexer-worker-token", token], &[]).await;
+    let (address, lines) = (server.address.clone(), server.lines.clone());
     let logged = |needles: &[&str]| {
         lines
             .lock()
@@ -539,7 +473,77 @@ async fn the_seed_log_fields_are_written() {
         "\"incomingHash\":\"hash-b\"".into(),
     ])
     .await;
-    server.kill().unwrap();
-    server.wait().unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    server.stop();
+}
+
+/// `serve` run as a process on a free port with JSON logs, its log lines collected.
+struct LoggedServer {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    address: String,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl LoggedServer {
+    async fn start(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+
+        let dir = std::env::temp_dir().join(format!("fluxora-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--log-format",
+                "json",
+            ])
+            .args(args)
+            .arg("--data-dir")
+            .arg(&dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("WEBHOOK_SECRET")
+            .env_remove("ADMIN_API_KEYS")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let reader = BufReader::new(child.stdout.take().unwrap());
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        for _ in 0..600 {
+            let found = lines.lock().unwrap().iter().find_map(|l| {
+                l.split("\"address\":\"")
+                    .nth(1)
+                    .map(|r| r.split('"').next().unwrap().to_owned())
+            });
+            if let Some(address) = found {
+                return Self {
+                    child,
+                    dir,
+                    address,
+                    lines,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        child.kill().ok();
+        child.wait().ok();
+        panic!("the server never logged its address");
+    }
+
+    fn stop(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
 }

@@ -689,3 +689,13 @@ pub async fn sigkill_mid_delivery_then_restart(backend: Backend) {
     stop_process(second).await;
     store.remove().await;
 }
+
+/// The `action` of each entry of a `GET /api/audit` answer, newest first.
+pub fn audit_actions(trail: &serde_json::Value) -> Vec<&str> {
+    trail["data"]
+        .as_array()
+        .expect("audit entries")
+        .iter()
+        .map(|entry| entry["action"].as_str().expect("an action"))
+        .collect()
+}

@@ -930,12 +930,7 @@ pub async fn runtime_api_keys(backend: Backend) {
     .await;
     assert_eq!(status, 404);
     let (_, trail) = admin(client, reqwest::Method::GET, base, "/api/audit", None).await;
-    let actions: Vec<&str> = trail["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = audit_actions(&trail);
     assert_eq!(
         actions.iter().filter(|a| **a == "API_KEY_CREATED").count(),
         2

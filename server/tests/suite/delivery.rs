@@ -602,12 +602,7 @@ pub async fn admin_actions_are_audited(backend: Backend) {
     assert_eq!(status, 200);
     let (status, trail) = admin(client, reqwest::Method::GET, base, "/api/audit", None).await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = trail["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = audit_actions(&trail);
     let mut expected = vec![
         "WEBHOOK_ENDPOINT_CREATED",
         "WEBHOOK_ENDPOINT_SECRET_ROTATED",
