@@ -1,6 +1,6 @@
 //! One WebSocket connection: its client messages, limits, subscriptions and de-duplication.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,7 +72,9 @@ fn parse(text: &str) -> Result<Request, ClientError> {
 pub(super) struct Connection {
     hub: Arc<StreamHub>,
     ping_interval: Duration,
-    subscriptions: HashSet<String>,
+    /// Subscribed streams, each with the hub sequence at subscription: updates published
+    /// before it (still queued to this connection) are not sent.
+    subscriptions: HashMap<String, u64>,
     seen: HashSet<(String, String)>,
     seen_order: VecDeque<(String, String)>,
     window_start: Instant,
@@ -84,7 +86,7 @@ impl Connection {
         Self {
             hub,
             ping_interval,
-            subscriptions: HashSet::new(),
+            subscriptions: HashMap::new(),
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             window_start: Instant::now(),
@@ -100,6 +102,13 @@ impl Connection {
         }
         self.window_count += 1;
         self.window_count <= MAX_MESSAGES_PER_WINDOW
+    }
+
+    /// Subscribed to the update's stream since before it was published?
+    fn wants(&self, update: &StreamUpdate) -> bool {
+        self.subscriptions
+            .get(&update.stream_id)
+            .is_some_and(|since| update.sequence > *since)
     }
 
     /// First delivery of (stream, event) to this client?
@@ -132,12 +141,13 @@ impl Connection {
         };
         match parse(text) {
             Ok(Request::Subscribe(id)) => {
-                if !self.subscriptions.contains(&id)
+                if !self.subscriptions.contains_key(&id)
                     && self.subscriptions.len() >= MAX_SUBSCRIPTIONS
                 {
                     return error(TOO_MANY_SUBSCRIPTIONS);
                 }
-                self.subscriptions.insert(id.clone());
+                let now = self.hub.sequence();
+                self.subscriptions.entry(id.clone()).or_insert(now);
                 json!({ "type": "subscribed", "streamId": id })
             }
             Ok(Request::Unsubscribe(id)) => {
@@ -185,7 +195,7 @@ impl Connection {
                         }
                         Err(broadcast::error::RecvError::Closed) => break,
                     };
-                    if self.subscriptions.contains(&update.stream_id) && self.first_time(&update)
+                    if self.wants(&update) && self.first_time(&update)
                         && socket.send(Message::Text(update.text.clone().into())).await.is_err()
                     {
                         break;
@@ -222,6 +232,28 @@ fn error((code, message): ClientError) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subscription_gets_only_updates_published_after_it() {
+        let hub = Arc::new(StreamHub::default());
+        let mut queued = hub.updates.subscribe();
+        let record = |id: &str, version| crate::store::outbox::EventRecord {
+            id: id.to_owned(),
+            payload: "{}".to_owned(),
+            stream_version: version,
+        };
+        hub.publish("str_a", &record("evt_before", 1));
+        let mut connection = Connection::new(hub.clone(), Duration::from_secs(30));
+        let subscribe = Message::Text(r#"{"type":"subscribe","streamId":"str_a"}"#.into());
+        assert_eq!(connection.answer(&subscribe)["type"], "subscribed");
+        hub.publish("str_a", &record("evt_after", 2));
+        hub.publish("str_b", &record("evt_other", 1));
+        let wanted: Vec<_> = std::iter::from_fn(|| queued.try_recv().ok())
+            .filter(|update| connection.wants(update))
+            .map(|update| update.event_id.clone())
+            .collect();
+        assert_eq!(wanted, ["evt_after"]);
+    }
 
     #[test]
     fn parses_client_messages() {

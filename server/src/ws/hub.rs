@@ -2,7 +2,7 @@
 //! the memory of what was already sent.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,8 @@ pub struct StreamUpdate {
     pub event_id: String,
     /// The `stream_update` message text.
     pub text: String,
+    /// Its place in the hub's order: a subscription made after it does not get it.
+    pub sequence: u64,
 }
 
 /// Fan-out of stream updates to the connections of this instance, and their counts.
@@ -30,6 +32,8 @@ pub struct StreamHub {
     pub(super) updates: broadcast::Sender<Arc<StreamUpdate>>,
     /// Event ids already fanned out (local publish and the feed tail), oldest first.
     published: Mutex<Published>,
+    /// The sequence of the last update sent (assigned under the `published` lock).
+    sequence: AtomicU64,
     pub(super) closing: watch::Sender<bool>,
     pub(super) per_ip: Mutex<HashMap<String, usize>>,
     pub(super) total: AtomicUsize,
@@ -40,6 +44,7 @@ impl Default for StreamHub {
         Self {
             updates: broadcast::channel(1024).0,
             published: Mutex::default(),
+            sequence: AtomicU64::new(0),
             closing: watch::channel(false).0,
             per_ip: Mutex::default(),
             total: AtomicUsize::new(0),
@@ -131,26 +136,34 @@ impl StreamHub {
     /// the same stream.
     pub fn publish(&self, stream_id: &str, event: &EventRecord) {
         let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
-        let update = Arc::new(StreamUpdate {
-            stream_id: stream_id.to_owned(),
-            event_id: event.id.clone(),
-            text: json!({
-                "type": "stream_update",
-                "streamId": stream_id,
-                "eventId": event.id,
-                "payload": payload,
-            })
-            .to_string(),
-        });
-        // Admit and send under one lock, so the channel's order is the admission order.
+        let text = json!({
+            "type": "stream_update",
+            "streamId": stream_id,
+            "eventId": event.id,
+            "payload": payload,
+        })
+        .to_string();
+        // Admit, number and send under one lock, so the channel's order is the admission
+        // order and sequences rise along it.
         let mut published = self
             .published
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if published.admit(stream_id, event, Instant::now()) {
+            let update = Arc::new(StreamUpdate {
+                stream_id: stream_id.to_owned(),
+                event_id: event.id.clone(),
+                text,
+                sequence: self.sequence.fetch_add(1, Ordering::SeqCst) + 1,
+            });
             // No receivers is fine: nobody is connected.
             let _ = self.updates.send(update);
         }
+    }
+
+    /// The sequence of the last update sent: a subscription made now gets only later ones.
+    pub(super) fn sequence(&self) -> u64 {
+        self.sequence.load(Ordering::SeqCst)
     }
 
     /// Open connections.
