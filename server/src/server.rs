@@ -12,8 +12,6 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::util::unix_seconds;
 
-/// How often expired replay entries and idempotency records are purged.
-const PURGE_EVERY: Duration = Duration::from_secs(60);
 /// How long idempotency records are kept: 24 hours.
 pub const IDEMPOTENCY_TTL_MS: i64 = 86_400_000;
 
@@ -94,11 +92,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let purge_db = state.db.clone();
     // Replay entries expire on the receiver's clock, the one that judged them.
     let receiver_clock = state.config.webhook.clock.clone();
+    let purge_every = state.config.purge_interval;
     let purge = tokio::spawn(async move {
         // The first purge waits one period: a freshly started instance has nothing expired
         // to remove that cannot wait, and a test can set the receiver's clock first.
         let mut every =
-            tokio::time::interval_at(tokio::time::Instant::now() + PURGE_EVERY, PURGE_EVERY);
+            tokio::time::interval_at(tokio::time::Instant::now() + purge_every, purge_every);
         loop {
             every.tick().await;
             let seconds = |now: u64| i64::try_from(now).unwrap_or(i64::MAX);

@@ -134,3 +134,157 @@ async fn every_reservation_case_on_postgres() {
     }
     every_reservation_case(Backend::Postgres).await;
 }
+
+/// Two instances (two pools on one store) racing: every delivery id sent three times at
+/// once, and every signature pair also under a second delivery id. Whatever the batches,
+/// each id and each pair is reserved exactly once, the rest answer in-progress or replayed,
+/// and after the commits every id is a duplicate.
+async fn concurrent_reserves_admit_each_key_once(backend: Backend) {
+    let Some(store) = Store::fresh(backend).await else {
+        return;
+    };
+    let open = || async {
+        fluxora_server::db::Db::open(&config(&store, &[]).database, 8)
+            .await
+            .unwrap()
+    };
+    let instances = [open().await, open().await];
+    const NOW: u64 = 1_800_000_000;
+    const DELIVERIES: usize = 120;
+    let entry = |id: usize, pair: usize| entry_for(&format!("dlv_{id:04}"), pair, NOW);
+    // Ids 0..120, three copies each; ids 1000.. reuse the pairs of 0..60.
+    let mut attempts: Vec<CapturedEntry> = (0..DELIVERIES)
+        .flat_map(|id| [entry(id, id), entry(id, id), entry(id, id)])
+        .chain((0..DELIVERIES / 2).map(|pair| entry(1000 + pair, pair)))
+        .collect();
+    attempts.reverse();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, attempt) in attempts.into_iter().enumerate() {
+        let db = instances[n % 2].clone();
+        tasks.spawn(async move {
+            let verdict = replay::reserve(&db, &attempt, 60, None).await.unwrap();
+            (db, attempt, verdict)
+        });
+    }
+    let mut fresh_ids = std::collections::HashMap::<String, usize>::new();
+    let mut fresh_pairs = std::collections::HashMap::<String, usize>::new();
+    let mut held = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (db, attempt, verdict) = done.unwrap();
+        match verdict {
+            Ok(reservation) => {
+                *fresh_ids.entry(attempt.delivery_id.clone()).or_default() += 1;
+                *fresh_pairs.entry(attempt.signature.clone()).or_default() += 1;
+                held.push((db, reservation));
+            }
+            Err(verdict) => assert!(
+                matches!(
+                    verdict,
+                    ReplayVerdict::InProgress | ReplayVerdict::ReplayedSignature
+                ),
+                "{verdict:?}"
+            ),
+        }
+    }
+    assert!(fresh_ids.values().all(|&n| n == 1), "{fresh_ids:?}");
+    assert!(fresh_pairs.values().all(|&n| n == 1), "{fresh_pairs:?}");
+    // Every pair is taken by one id or the other: no pair is lost to a refused attempt.
+    assert_eq!(fresh_pairs.len(), DELIVERIES);
+    let mut commits = tokio::task::JoinSet::new();
+    for (db, reservation) in held {
+        commits.spawn(async move { replay::commit(&db, &reservation, NOW + 1, RETENTION).await });
+    }
+    while let Some(done) = commits.join_next().await {
+        assert!(done.unwrap().unwrap(), "a live reservation commits");
+    }
+    for id in fresh_ids.keys() {
+        let pair: usize = id[4..].parse::<usize>().unwrap() % 1000;
+        let again = replay::reserve(&instances[1], &entry_for(id, pair, NOW + 2), 60, None)
+            .await
+            .unwrap();
+        assert_eq!(again, Err(ReplayVerdict::DuplicateDelivery), "{id}");
+    }
+    for db in instances {
+        db.pool.close().await;
+    }
+    store.remove().await;
+}
+
+/// Delivery `id` signed at 1,800,000,000 with signature number `pair`, verified at `now`.
+fn entry_for(id: &str, pair: usize, now: u64) -> CapturedEntry {
+    CapturedEntry {
+        delivery_id: id.to_owned(),
+        timestamp: 1_800_000_000,
+        signature: format!("{pair:064x}"),
+        now,
+        signature_expires_at: 1_800_000_300,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reserves_admit_each_key_once_on_sqlite() {
+    concurrent_reserves_admit_each_key_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reserves_admit_each_key_once_on_postgres() {
+    concurrent_reserves_admit_each_key_once(Backend::Postgres).await;
+}
+
+/// The retention purge removes every expired replay row, over several chunks, and nothing
+/// that is still live.
+async fn purge_removes_expired_entries_in_chunks(backend: Backend) {
+    let Some(store) = Store::fresh(backend).await else {
+        return;
+    };
+    let db = fluxora_server::db::Db::open(&config(&store, &[]).database, 2)
+        .await
+        .unwrap();
+    const EXPIRED: i64 = 12_000;
+    // Rows 1..=EXPIRED expired at 100; ten more live until 10,000.
+    let fill = |table: &str, columns: &str, values: &str| {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
+             INSERT INTO {table} ({columns}) SELECT {values} FROM n",
+            EXPIRED + 10
+        )
+    };
+    let expiry = format!("CASE WHEN i <= {EXPIRED} THEN 100 ELSE 10000 END");
+    for sql in [
+        fill(
+            "webhook_seen_deliveries",
+            "delivery_id, accepted_at_seconds, expires_at_seconds",
+            &format!("'dlv_' || CAST(i AS TEXT), 1, {expiry}"),
+        ),
+        fill(
+            "webhook_seen_signatures",
+            "signed_at_seconds, signature, delivery_id, expires_at_seconds, committed",
+            &format!("i, 'sig', 'dlv_' || CAST(i AS TEXT), {expiry}, 1"),
+        ),
+    ] {
+        sqlx::query(&sql).execute(&db.pool).await.unwrap();
+    }
+    let removed = fluxora_server::store::purge_expired(&db, 5_000, 5_000, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(removed, 2 * EXPIRED as u64);
+    for table in ["webhook_seen_deliveries", "webhook_seen_signatures"] {
+        let left: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 10, "{table}");
+    }
+    db.pool.close().await;
+    store.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_removes_expired_entries_in_chunks_on_sqlite() {
+    purge_removes_expired_entries_in_chunks(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_removes_expired_entries_in_chunks_on_postgres() {
+    purge_removes_expired_entries_in_chunks(Backend::Postgres).await;
+}

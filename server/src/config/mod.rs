@@ -155,6 +155,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Redis shared by the instances for the consumers' circuits and retry rates.
     pub redis_url: Option<String>,
+    /// Time between purges of expired records.
+    pub purge_interval: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -484,6 +486,7 @@ impl Config {
             cors,
             metrics_token,
             redis_url,
+            purge_interval: std::time::Duration::from_secs(args.purge_interval_seconds),
         })
     }
 }

@@ -71,6 +71,10 @@ pub struct ServeOptions {
     /// reservation neither committed nor released (the process died) expires then.
     #[arg(long, env = "REPLAY_RESERVATION_LEASE_SECONDS", default_value_t = fluxora_webhooks::DEFAULT_RESERVATION_LEASE_SECONDS)]
     pub replay_reservation_lease_seconds: u64,
+    /// Seconds between purges of expired records (replay entries, delivered outbox rows,
+    /// the WebSocket feed, idempotency keys).
+    #[arg(long, env = "PURGE_INTERVAL_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub purge_interval_seconds: u64,
     /// API keys allowed to write, comma-separated (at least 16 characters each).
     #[arg(long, env = "API_KEYS", hide_env_values = true, value_delimiter = ',')]
     pub api_keys: Vec<String>,

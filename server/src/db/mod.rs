@@ -60,6 +60,8 @@ pub struct Db {
     pub pool: AnyPool,
     /// The engine.
     pub backend: Backend,
+    /// The replay store's group commit, started on first use (inside the runtime).
+    replay_group: std::sync::Arc<std::sync::OnceLock<crate::store::replay::GroupCommit>>,
 }
 
 /// Why the database could not be opened.
@@ -157,11 +159,22 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|err| DbOpenError(format!("cannot connect to the {shown}: {err}")))?;
-        let db = Self { pool, backend };
+        let db = Self {
+            pool,
+            backend,
+            replay_group: std::sync::Arc::default(),
+        };
         migrate(&db)
             .await
             .map_err(|err| DbOpenError(format!("migration failed on the {shown}: {err}")))?;
         Ok(db)
+    }
+
+    /// The replay store's group commit over this pool (its writer tasks start on first use).
+    pub fn replay_group(&self) -> &crate::store::replay::GroupCommit {
+        self.replay_group.get_or_init(|| {
+            crate::store::replay::GroupCommit::start(self.pool.clone(), self.backend)
+        })
     }
 
     /// The database server's clock, in Unix milliseconds (see [`Backend::now_millis_sql`]).

@@ -13,6 +13,37 @@ pub mod streams;
 /// How long delivered outbox rows and their attempts are kept: 7 days.
 pub const DELIVERED_RETENTION_SECONDS: i64 = 7 * 86_400;
 
+/// Replay rows removed per statement. Each statement is its own short transaction, so the
+/// receiver's batches never wait behind one delete of millions of rows.
+const PURGE_CHUNK: u64 = 5_000;
+
+/// Deletes the rows of a replay table expired before `now_seconds`, chunk by chunk over the
+/// expiry index; `key` is the table's primary key.
+async fn purge_replay_table(
+    db: &crate::db::Db,
+    table: &str,
+    key: &str,
+    now_seconds: i64,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE ({key}) IN \
+         (SELECT {key} FROM {table} WHERE expires_at_seconds < $1 LIMIT {PURGE_CHUNK})"
+    );
+    let mut removed = 0;
+    loop {
+        let chunk = sqlx::query(&sql)
+            .bind(now_seconds)
+            .execute(&db.pool)
+            .await?
+            .rows_affected();
+        removed += chunk;
+        if chunk < PURGE_CHUNK {
+            return Ok(removed);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Deletes replay entries expired at `replay_now_seconds` (the receiver's clock), delivered
 /// outbox rows older than [`DELIVERED_RETENTION_SECONDS`], WebSocket feed rows older than an
 /// hour and idempotency records older than `idempotency_ttl_ms`.
@@ -23,16 +54,20 @@ pub async fn purge_expired(
     idempotency_ttl_ms: i64,
 ) -> Result<u64, sqlx::Error> {
     let mut removed = 0;
-    removed += sqlx::query("DELETE FROM webhook_seen_deliveries WHERE expires_at_seconds < $1")
-        .bind(replay_now_seconds)
-        .execute(&db.pool)
-        .await?
-        .rows_affected();
-    removed += sqlx::query("DELETE FROM webhook_seen_signatures WHERE expires_at_seconds < $1")
-        .bind(replay_now_seconds)
-        .execute(&db.pool)
-        .await?
-        .rows_affected();
+    removed += purge_replay_table(
+        db,
+        "webhook_seen_deliveries",
+        "delivery_id",
+        replay_now_seconds,
+    )
+    .await?;
+    removed += purge_replay_table(
+        db,
+        "webhook_seen_signatures",
+        "signed_at_seconds, signature",
+        replay_now_seconds,
+    )
+    .await?;
     // Delivered outbox rows (and their attempts) are kept for a week; pending rows and dead
     // letters stay until delivered, replayed or their endpoint is deleted.
     let delivered_before = now_seconds

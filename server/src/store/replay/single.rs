@@ -1,60 +1,18 @@
-//! The receiver's replay store in the database, shared by every instance.
+//! One replay-store operation in its own transaction: the reference the batched path
+//! ([`super::group`]) answers like, and its fallback when a batch fails or a capacity is set.
 //!
-//! The receiver runs every check up to the replay step (the facade's [`Accepted`]); this
-//! module then checks and records the delivery in one transaction: the delivery id first (unique key), then the
-//! (timestamp, signature) pair (unique key). A row that has expired is taken over; an
-//! unexpired one is never evicted. Two instances racing on the same delivery serialize on
-//! the unique index: exactly one records it.
+//! The delivery id is checked first (unique key), then the (timestamp, signature) pair
+//! (unique key). A row that has expired is taken over; an unexpired one is never evicted.
+//! Two instances racing on the same delivery serialize on the unique index: exactly one
+//! records it.
 
 use fluxora_webhooks::ReplayVerdict;
-use fluxora_webhooks_facade::Accepted;
+use sqlx::AnyPool;
 
-use crate::db::Db;
-use crate::util::bytes_to_key;
-
-/// An accepted delivery, owned, ready to be checked against the database.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CapturedEntry {
-    /// The delivery id as text (distinct ids stay distinct; see `bytes_to_key`).
-    pub delivery_id: String,
-    /// The signed timestamp.
-    pub timestamp: u64,
-    /// The decoded signature as lowercase hex (the same for upper- and lowercase headers).
-    pub signature: String,
-    /// The verification time.
-    pub now: u64,
-    /// Until when the (timestamp, signature) pair must be remembered.
-    pub signature_expires_at: u64,
-}
-
-impl From<&Accepted> for CapturedEntry {
-    fn from(accepted: &Accepted) -> Self {
-        Self {
-            delivery_id: bytes_to_key(accepted.delivery_id()),
-            timestamp: accepted.timestamp(),
-            signature: accepted.signature_hex(),
-            now: accepted.now(),
-            signature_expires_at: accepted.signature_expires_at(),
-        }
-    }
-}
-
-fn as_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// A reservation of a delivery in the database (two-phase replay): commit it once the
-/// delivery was handled, release it when handling failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DbReservation {
-    /// The reserved delivery.
-    pub entry: CapturedEntry,
-    /// Which attempt holds the reservation.
-    pub token: String,
-}
+use super::{CapturedEntry, DbReservation, as_i64};
 
 /// How a delivery is admitted: recorded at once, or reserved for a lease.
-enum Admission<'a> {
+pub(super) enum Admission<'a> {
     Record { retention_seconds: u64 },
     Reserve { token: &'a str, lease_seconds: u64 },
 }
@@ -63,8 +21,8 @@ enum Admission<'a> {
 /// (committed: duplicate; reserved and unexpired: in progress), the (timestamp, signature)
 /// pair (refused unless expired, or left uncommitted by an earlier attempt of this same
 /// delivery), then room. Nothing is written unless every check passed.
-async fn admit(
-    db: &Db,
+pub(super) async fn admit(
+    pool: &AnyPool,
     entry: &CapturedEntry,
     admission: Admission<'_>,
     max_entries: Option<u64>,
@@ -79,7 +37,7 @@ async fn admit(
             lease_seconds,
         } => (Some(token), entry.now.saturating_add(lease_seconds), 0),
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = pool.begin().await?;
     let recorded = sqlx::query(
         "INSERT INTO webhook_seen_deliveries \
            (delivery_id, accepted_at_seconds, expires_at_seconds, reservation_token) \
@@ -158,54 +116,16 @@ async fn admit(
     Ok(ReplayVerdict::Fresh)
 }
 
-/// Checks and records `entry` in one step: `Fresh` when recorded, otherwise why not.
-pub async fn check_and_record(
-    db: &Db,
-    entry: &CapturedEntry,
-    retention_seconds: u64,
-    max_entries: Option<u64>,
-) -> Result<ReplayVerdict, sqlx::Error> {
-    admit(
-        db,
-        entry,
-        Admission::Record { retention_seconds },
-        max_entries,
-    )
-    .await
-}
-
-/// Reserves `entry` for `lease_seconds` under a fresh token: `Ok(reservation)` when
-/// reserved, otherwise the verdict (`InProgress` while another attempt holds it).
-pub async fn reserve(
-    db: &Db,
-    entry: &CapturedEntry,
-    lease_seconds: u64,
-    max_entries: Option<u64>,
-) -> Result<Result<DbReservation, ReplayVerdict>, sqlx::Error> {
-    let token = fluxora_webhooks_facade::redis::new_token();
-    let admission = Admission::Reserve {
-        token: &token,
-        lease_seconds,
-    };
-    Ok(match admit(db, entry, admission, max_entries).await? {
-        ReplayVerdict::Fresh => Ok(DbReservation {
-            entry: entry.clone(),
-            token,
-        }),
-        verdict => Err(verdict),
-    })
-}
-
 /// Commits a reservation at `now`: the delivery id is then kept for `retention_seconds`.
 /// False when the reservation was lost (its lease had run out, or it was settled).
-pub async fn commit(
-    db: &Db,
+pub(super) async fn commit(
+    pool: &AnyPool,
     reservation: &DbReservation,
     now: u64,
     retention_seconds: u64,
 ) -> Result<bool, sqlx::Error> {
     let entry = &reservation.entry;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = pool.begin().await?;
     let committed = sqlx::query(
         "UPDATE webhook_seen_deliveries \
          SET reservation_token = NULL, accepted_at_seconds = $3, expires_at_seconds = $4 \
@@ -237,7 +157,11 @@ pub async fn commit(
 
 /// Releases a reservation: the delivery id is free again (its pair stays, for this id only).
 /// False when the reservation was lost.
-pub async fn release(db: &Db, reservation: &DbReservation, now: u64) -> Result<bool, sqlx::Error> {
+pub(super) async fn release(
+    pool: &AnyPool,
+    reservation: &DbReservation,
+    now: u64,
+) -> Result<bool, sqlx::Error> {
     let released = sqlx::query(
         "DELETE FROM webhook_seen_deliveries \
          WHERE delivery_id = $1 AND reservation_token = $2 AND expires_at_seconds >= $3",
@@ -245,7 +169,7 @@ pub async fn release(db: &Db, reservation: &DbReservation, now: u64) -> Result<b
     .bind(&reservation.entry.delivery_id)
     .bind(&reservation.token)
     .bind(as_i64(now))
-    .execute(&db.pool)
+    .execute(pool)
     .await?
     .rows_affected();
     Ok(released == 1)
