@@ -5,33 +5,25 @@
 #   2. fluxora-server on PostgreSQL (127.0.0.1:5432, database `test`, a fresh schema),
 #   3. a minimal Express receiver verifying the same contract with node:crypto
 #      (in-memory replay store: what users run today).
-# Prints verified deliveries per second and p50 / p99 latency side by side.
+# Prints verified deliveries per second, the ratio to Express at the same connection count
+# (same run), and p50 / p99 latency side by side.
 #
-#   bash benches/server/run.sh            # 10 s per target, 32 connections
-#   SECONDS_PER_TARGET=20 CONNECTIONS=64 bash benches/server/run.sh
+#   bash benches/server/run.sh            # 10 s per target, 32 then 128 connections
+#   SECONDS_PER_TARGET=20 CONNECTIONS="64" bash benches/server/run.sh
 . "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
 
 DURATION="${SECONDS_PER_TARGET:-10}"
-CONNECTIONS="${CONNECTIONS:-32}"
+CONNECTIONS="${CONNECTIONS:-32 128}"
 PG_URL="${FLUXORA_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export WEBHOOK_SECRET="bench-secret-$$"
 BENCH_DIR="$ROOT/benches/server"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 step "build (release): fluxora-server and the load generator"
 cargo build --release --locked -p fluxora-server --bin fluxora-server --example loadgen
 BIN="$CARGO_TARGET_DIR/release/fluxora-server"
 LOADGEN="$CARGO_TARGET_DIR/release/examples/loadgen"
+. "$ROOT/benches/server/lib.sh"
 
 step "npm install (express) in benches/server"
 if ! command -v node >/dev/null 2>&1; then
@@ -41,37 +33,16 @@ if [ ! -d "$BENCH_DIR/node_modules/express" ]; then
   (cd "$BENCH_DIR" && npm install --no-audit --no-fund --silent)
 fi
 
-# Starts the server with "$@"; sets ADDRESS from its JSON log (no subshell: PIDS must stick).
-start_server() {
-  local log="$1"; shift
-  RUST_LOG=warn,fluxora_server::server=info "$BIN" serve --host 127.0.0.1 --port 0 --log-format json \
-    --rate-limit-per-minute 0 "$@" >"$log" 2>&1 &
-  PIDS+=("$!")
-  ADDRESS=""
-  for _ in $(seq 1 200); do
-    ADDRESS="$(grep -o '"address":"[^"]*"' "$log" 2>/dev/null | head -n1 | cut -d'"' -f4 || true)"
-    [ -n "$ADDRESS" ] && break
-    kill -0 "${PIDS[-1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$ADDRESS" ] || { cat "$log" >&2; return 1; }
-}
-
-stop_last() {
-  local pid="${PIDS[-1]}"
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  unset 'PIDS[-1]'
-}
 
 RESULTS=()
 measure() {
-  local label="$1" url="$2"
-  step "load: $label ($DURATION s, $CONNECTIONS connections)"
-  local line
-  line="$("$LOADGEN" --url "$url" --seconds "$DURATION" --connections "$CONNECTIONS" --label "$label")"
-  echo "$line"
-  RESULTS+=("$line")
+  local label="$1" url="$2" connections line
+  for connections in $CONNECTIONS; do
+    step "load: $label ($DURATION s, $connections connections)"
+    line="$("$LOADGEN" --url "$url" --seconds "$DURATION" --connections "$connections" --label "$label")"
+    echo "$line"
+    RESULTS+=("$connections $line")
+  done
 }
 
 start_server "$WORK/sqlite.log" --data-dir "$WORK/sqlite"
@@ -89,7 +60,9 @@ if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null \
 else
   [ -n "${PIDS[*]}" ] && stop_last
   echo "*** PostgreSQL target NOT RUN: cannot start on $PG_URL (is PostgreSQL running?)" >&2
-  RESULTS+=('{"label":"fluxora-server (PostgreSQL)","verified_per_second":"not run","p50_ms":"-","p99_ms":"-","failed":"-"}')
+  for connections in $CONNECTIONS; do
+    RESULTS+=("$connections "'{"label":"fluxora-server (PostgreSQL)","verified_per_second":"not run","p50_ms":"-","p99_ms":"-","failed":"-"}')
+  done
 fi
 
 PORT=0 node "$BENCH_DIR/express-receiver.js" >"$WORK/express.log" 2>&1 &
@@ -105,8 +78,18 @@ measure "Express + node:crypto (in-memory replay store)" "http://127.0.0.1:$EXPR
 stop_last
 
 step "results"
-printf '\n| receiver | verified deliveries/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|\n'
-for line in "${RESULTS[@]}"; do
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("| {} | {} | {} | {} | {} |".format(r["label"], r["verified_per_second"], r["p50_ms"], r["p99_ms"], r["failed"]))' "$line"
-done
-printf '\n%s connections, %s s per target, loopback, %s cores.\n' "$CONNECTIONS" "$DURATION" "$(nproc)"
+printf '%s\n' "${RESULTS[@]}" | python3 -c '
+import json, sys
+rows = []
+for line in sys.stdin:
+    connections, record = line.split(" ", 1)
+    rows.append((int(connections), json.loads(record)))
+express = {c: r["verified_per_second"] for c, r in rows if r["label"].startswith("Express")}
+print("\n| receiver | connections | verified deliveries/s | vs Express | p50 ms | p99 ms | failed |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for connections, r in sorted(rows, key=lambda row: row[0]):
+    rate, base = r["verified_per_second"], express.get(connections)
+    ratio = "{:.2f}x".format(rate / base) if isinstance(rate, (int, float)) and base else "-"
+    print("| {} | {} | {} | {} | {} | {} | {} |".format(r["label"], connections, rate, ratio, r["p50_ms"], r["p99_ms"], r["failed"]))
+'
+printf '\n%s s per target, loopback, %s cores, load generator on the same machine.\n' "$DURATION" "$(nproc)"
