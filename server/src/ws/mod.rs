@@ -14,6 +14,7 @@
 mod connection;
 mod feed;
 mod hub;
+mod inbox;
 
 use std::net::SocketAddr;
 use std::time::Duration;
