@@ -20,6 +20,8 @@ CLIENT_COUNTS="${CLIENT_COUNTS:-1000 10000}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
 MESSAGES_PER_SECOND="${MESSAGES_PER_SECOND:-110000}"
 STREAMS="${STREAMS:-4}"
+# Change requests in flight at once (see --writers in the driver).
+WRITERS="${WRITERS:-1}"
 PG_URL="${FLUXORA_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export FANOUT_API_KEY="fanout-bench-key-$$-0123456789"
 WORK="$(mktemp -d)"
@@ -63,7 +65,7 @@ run() {
   step "$label: $clients clients, $STREAMS streams, $rate changes/s for $SECONDS_PER_RUN s"
   local line
   if line="$("$DRIVER" --url "http://$SERVER_ADDRESS" --clients "$clients" --streams "$STREAMS" \
-    --rate "$rate" --seconds "$SECONDS_PER_RUN" --server-pid "$SERVER_PID" --label "$label")"; then
+    --writers "$WRITERS" --rate "$rate" --seconds "$SECONDS_PER_RUN" --server-pid "$SERVER_PID" --label "$label")"; then
     echo "$line"
     RESULTS+=("$line")
   else
@@ -89,21 +91,22 @@ else
 fi
 
 step "results"
-printf '\n| backend | clients | changes/s | messages/s | p50 ms | p99 ms | max ms | missing | server RSS per connection |\n'
-printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+printf '\n| backend | clients | changes/s | messages/s | p50 ms | p99 ms | max ms | missing | change request p50 / p99 ms | server / driver CPU cores | server RSS per connection |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for line in "${RESULTS[@]}"; do
   python3 - "$line" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
 if r.get("failed"):
-    print(f"| {r['label']} | {r['clients']:,} | failed | | | | | | |")
+    print(f"| {r['label']} | {r['clients']:,} | failed | | | | | | | | |")
 else:
     per = r["serverRssKiBPerConnection"]
     per = f"{per:.1f} KiB" if per is not None else "-"
     print(f"| {r['label']} | {r['clients']:,} | {r['changesPerSecond']:.1f} | {r['messagesPerSecond']:,.0f}"
           f" | {r['latencyMsP50']:.1f} | {r['latencyMsP99']:.1f} | {r['latencyMsMax']:.1f}"
-          f" | {r['missing']:,} | {per} |")
+          f" | {r['missing']:,} | {r['changeRequestMsP50']:.1f} / {r['changeRequestMsP99']:.1f}"
+          f" | {r['serverCores'] or 0:.2f} / {r['driverCores'] or 0:.2f} | {per} |")
 PY
 done
-printf '\n%s s of changes per run, %s streams, every client subscribed to all; loopback, %s cores shared by the server and the driver.\n' \
-  "$SECONDS_PER_RUN" "$STREAMS" "$(nproc)"
+printf '\n%s s of changes per run (%s in flight), %s streams, every client subscribed to all; loopback, %s cores shared by the server and the driver.\n' \
+  "$SECONDS_PER_RUN" "$WRITERS" "$STREAMS" "$(nproc)"

@@ -9,8 +9,11 @@
 //!    so every update goes to every client; the server's RSS (`/proc/<pid>/status`, with
 //!    `--server-pid`) is read before and after, for the memory per connection;
 //! 3. for `--seconds`, changes the streams' status (`PATCH /api/streams/{id}/status`, paused
-//!    and active in turn) at `--rate` changes per second in total, one request in flight per
-//!    stream, and stops when every client got every update (or after a grace period).
+//!    and active in turn) at `--rate` changes per second in total, from `--writers` request
+//!    loops (default 1: one request in flight, as one API client would; concurrent writers on
+//!    the embedded SQLite queue on its write lock, whose busy handler sleeps, and that measures
+//!    SQLite rather than the fan-out), and stops when every client got every update (or after
+//!    a grace period).
 //!
 //! Latency is from the moment a change request is sent to the moment a client has read its
 //! `stream_update`. The send time is recorded per (stream, change number) before the request
@@ -47,6 +50,7 @@ struct Args {
     seconds: f64,
     connect_concurrency: usize,
     client_threads: usize,
+    writers: usize,
     server_pid: Option<u32>,
     label: String,
 }
@@ -60,6 +64,7 @@ fn parse_args() -> Args {
         seconds: 10.0,
         connect_concurrency: 64,
         client_threads: 1,
+        writers: 1,
         server_pid: None,
         label: String::new(),
     };
@@ -80,6 +85,7 @@ fn parse_args() -> Args {
             "--seconds" => args.seconds = number(),
             "--connect-concurrency" => args.connect_concurrency = (number() as usize).max(1),
             "--client-threads" => args.client_threads = (number() as usize).max(1),
+            "--writers" => args.writers = (number() as usize).max(1),
             "--server-pid" => args.server_pid = Some(number() as u32),
             "--label" => args.label = value,
             other => {
@@ -143,6 +149,16 @@ fn field<'a>(text: &'a str, field: &str) -> Option<&'a str> {
     Some(&rest[..rest.find('"')?])
 }
 
+/// CPU seconds (user + system) used so far by process `pid` (`self` for this one).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(ticks / 100.0)
+}
+
 /// The server's resident set size in KiB.
 fn rss_kib(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
@@ -163,7 +179,8 @@ type Socket =
 
 /// Connects and subscribes to every stream; returns once every subscription is confirmed.
 async fn connect(ws_url: &str, streams: &[String]) -> Socket {
-    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    // tungstenite zero-fills the read buffer's size before each read: keep it small.
+    let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
     let (mut socket, _) = tokio_tungstenite::connect_async_with_config(ws_url, Some(config), true)
         .await
         .expect("websocket connect");
@@ -245,8 +262,10 @@ async fn read_updates(
     report
 }
 
-/// Changes every stream's status at `rate` per second in total for `seconds`; returns the
-/// number of changes per stream.
+/// Changes the streams' status at `rate` per second in total for `seconds`, from `writers`
+/// request loops (stream `s` belongs to loop `s % writers`, which goes round its streams one
+/// request at a time: a stream never has two changes in flight); returns the round-trip time
+/// of every change request, in microseconds.
 async fn change_statuses(
     base: String,
     api_key: String,
@@ -254,36 +273,42 @@ async fn change_statuses(
     sent: Arc<SendTimes>,
     rate: f64,
     seconds: f64,
-) -> Vec<usize> {
+    writers: usize,
+) -> Vec<u32> {
     let client = reqwest::Client::new();
-    let period = Duration::from_secs_f64(streams.len() as f64 / rate);
+    let writers = writers.clamp(1, streams.len());
+    let period = Duration::from_secs_f64(writers as f64 / rate);
     let until = Instant::now() + Duration::from_secs_f64(seconds);
     let capacity = sent.slots[0].len();
-    let mut changers = Vec::new();
-    for (index, stream) in streams.iter().enumerate() {
-        let (client, base, api_key, sent, stream) = (
+    let mut loops = Vec::new();
+    for writer in 0..writers {
+        let (client, base, api_key, sent, streams) = (
             client.clone(),
             base.clone(),
             api_key.clone(),
             sent.clone(),
-            stream.clone(),
+            streams.clone(),
         );
-        // Spread the streams' changes evenly over each period.
-        let offset = period.mul_f64(index as f64 / streams.len() as f64);
-        changers.push(tokio::spawn(async move {
+        let mine: Vec<usize> = (writer..streams.len()).step_by(writers).collect();
+        // Spread the loops' requests evenly over each period.
+        let offset = period.mul_f64(writer as f64 / writers as f64);
+        loops.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
-            let mut change = 0;
-            while change < capacity {
+            let mut changes = vec![0usize; streams.len()];
+            let mut round_trips = Vec::new();
+            for turn in 0.. {
+                let stream = mine[turn % mine.len()];
+                let change = changes[stream];
                 tick.tick().await;
-                if Instant::now() >= until {
+                if Instant::now() >= until || change >= capacity {
                     break;
                 }
-                let status = status_of(change);
-                sent.slots[index][change].store(sent.now(), Ordering::Release);
+                let at = sent.now();
+                sent.slots[stream][change].store(at, Ordering::Release);
                 let response = client
-                    .patch(format!("{base}/api/streams/{stream}/status"))
+                    .patch(format!("{base}/api/streams/{}/status", streams[stream]))
                     .bearer_auth(&api_key)
-                    .json(&json!({ "status": status }))
+                    .json(&json!({ "status": status_of(change) }))
                     .send()
                     .await
                     .unwrap();
@@ -293,16 +318,17 @@ async fn change_statuses(
                     "{}",
                     response.text().await.unwrap_or_default()
                 );
-                change += 1;
+                round_trips.push(((sent.now() - at) / 1000).min(u64::from(u32::MAX)) as u32);
+                changes[stream] += 1;
             }
-            change
+            round_trips
         }));
     }
-    let mut counts = Vec::new();
-    for changer in changers {
-        counts.push(changer.await.unwrap());
+    let mut round_trips = Vec::new();
+    for changes in loops {
+        round_trips.extend(changes.await.unwrap());
     }
-    counts
+    round_trips
 }
 
 fn main() {
@@ -389,17 +415,24 @@ fn main() {
     let rss_after = rss_kib(args.server_pid);
 
     // 3. Changes.
+    let server_pid = args.server_pid.map(|pid| pid.to_string());
+    let cpu_before = (
+        server_pid.as_deref().and_then(cpu_seconds),
+        cpu_seconds("self"),
+    );
     let first_send = sent.now();
-    let counts = changes_runtime.block_on(change_statuses(
+    let mut round_trips = changes_runtime.block_on(change_statuses(
         args.base.clone(),
         api_key,
         streams.clone(),
         sent.clone(),
         args.rate,
         args.seconds,
+        args.writers,
     ));
     let changes_seconds = (sent.now() - first_send) as f64 / 1e9;
-    let changes: usize = counts.iter().sum();
+    let changes = round_trips.len();
+    round_trips.sort_unstable();
     expected_tx.send_replace(changes);
     let reports = clients_runtime.block_on(async {
         // Readers blocked on a read that will not come (a lost update) are stopped after
@@ -427,6 +460,15 @@ fn main() {
         .max()
         .unwrap_or(first_send);
     let span = (last_at.saturating_sub(first_send)) as f64 / 1e9;
+    let cpu_after = (
+        server_pid.as_deref().and_then(cpu_seconds),
+        cpu_seconds("self"),
+    );
+    // CPU cores used from the first change to the last update read.
+    let cores = |before: Option<f64>, after: Option<f64>| match (before, after) {
+        (Some(before), Some(after)) => json!((after - before) / span.max(f64::EPSILON)),
+        _ => Value::Null,
+    };
     let mut latencies: Vec<u32> = reports
         .into_iter()
         .flat_map(|report| report.latencies_us)
@@ -444,6 +486,7 @@ fn main() {
             "label": args.label,
             "clients": args.clients,
             "streams": args.streams,
+            "writers": args.writers,
             "changes": changes,
             "changesPerSecond": changes as f64 / changes_seconds,
             "expectedMessages": changes * args.clients,
@@ -456,6 +499,10 @@ fn main() {
             "latencyMsP90": percentile_ms(&latencies, 0.9),
             "latencyMsP99": percentile_ms(&latencies, 0.99),
             "latencyMsMax": percentile_ms(&latencies, 1.0),
+            "changeRequestMsP50": percentile_ms(&round_trips, 0.5),
+            "changeRequestMsP99": percentile_ms(&round_trips, 0.99),
+            "serverCores": cores(cpu_before.0, cpu_after.0),
+            "driverCores": cores(cpu_before.1, cpu_after.1),
             "connectSeconds": connect_seconds,
             "serverRssKiBBefore": rss_before,
             "serverRssKiBAfter": rss_after,
