@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 
-use tokio::sync::broadcast;
-
+use super::inbox::Inbox;
 use super::{
     MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_WINDOW, MAX_SUBSCRIPTIONS, RATE_WINDOW, StreamHub,
     StreamUpdate,
@@ -68,15 +68,19 @@ fn parse(text: &str) -> Result<Request, ClientError> {
     })
 }
 
-/// The state of one connection.
+/// The state of one connection. Dropping it unsubscribes its inbox from the hub.
 pub(super) struct Connection {
     hub: Arc<StreamHub>,
     ping_interval: Duration,
+    /// Where the hub queues the updates of the subscribed streams.
+    inbox: Arc<Inbox>,
     /// Subscribed streams, each with the hub sequence at subscription: updates published
-    /// before it (still queued to this connection) are not sent.
+    /// before it (still queued to this connection, from an earlier subscription to the
+    /// same stream) are not sent.
     subscriptions: HashMap<String, u64>,
-    seen: HashSet<(String, String)>,
-    seen_order: VecDeque<(String, String)>,
+    /// (streamId, eventId) pairs sent; the strings are shared with the hub's update.
+    seen: HashSet<(Arc<str>, Arc<str>)>,
+    seen_order: VecDeque<(Arc<str>, Arc<str>)>,
     window_start: Instant,
     window_count: u32,
 }
@@ -84,6 +88,7 @@ pub(super) struct Connection {
 impl Connection {
     pub(super) fn new(hub: Arc<StreamHub>, ping_interval: Duration) -> Self {
         Self {
+            inbox: hub.inbox(),
             hub,
             ping_interval,
             subscriptions: HashMap::new(),
@@ -107,7 +112,7 @@ impl Connection {
     /// Subscribed to the update's stream since before it was published?
     fn wants(&self, update: &StreamUpdate) -> bool {
         self.subscriptions
-            .get(&update.stream_id)
+            .get(&*update.stream_id)
             .is_some_and(|since| update.sequence > *since)
     }
 
@@ -146,20 +151,45 @@ impl Connection {
                 {
                     return error(TOO_MANY_SUBSCRIPTIONS);
                 }
-                let now = self.hub.sequence();
-                self.subscriptions.entry(id.clone()).or_insert(now);
+                if !self.subscriptions.contains_key(&id) {
+                    let since = self.hub.subscribe(&id, &self.inbox);
+                    self.subscriptions.insert(id.clone(), since);
+                }
                 json!({ "type": "subscribed", "streamId": id })
             }
             Ok(Request::Unsubscribe(id)) => {
-                self.subscriptions.remove(&id);
+                if self.subscriptions.remove(&id).is_some() {
+                    self.hub.unsubscribe(self.inbox.id, [id.as_str()]);
+                }
                 json!({ "type": "unsubscribed", "streamId": id })
             }
             Err(problem) => error(problem),
         }
     }
 
+    /// Writes the wanted, not yet sent updates of `batch` (emptied), then flushes once: one
+    /// write for everything that queued up while the connection was busy.
+    async fn send_updates(
+        &mut self,
+        socket: &mut WebSocket,
+        batch: &mut VecDeque<Arc<StreamUpdate>>,
+    ) -> Result<(), axum::Error> {
+        let mut fed = false;
+        for update in batch.drain(..) {
+            if self.wants(&update) && self.first_time(&update) {
+                socket.feed(Message::Text(update.text.clone())).await?;
+                fed = true;
+            }
+        }
+        if fed {
+            socket.flush().await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn run(mut self, mut socket: WebSocket) {
-        let mut updates = self.hub.updates.subscribe();
+        let inbox = self.inbox.clone();
+        let mut batch = VecDeque::new();
         let mut closing = self.hub.closing.subscribe();
         let mut ping = tokio::time::interval_at(
             tokio::time::Instant::now() + self.ping_interval,
@@ -186,18 +216,11 @@ impl Connection {
                         }
                     }
                 }
-                update = updates.recv() => {
-                    let update = match update {
-                        Ok(update) => update,
-                        Err(broadcast::error::RecvError::Lagged(missed)) => {
-                            tracing::warn!(missed, "websocket client lagged; updates dropped");
-                            continue;
-                        }
-                        Err(broadcast::error::RecvError::Closed) => break,
-                    };
-                    if self.wants(&update) && self.first_time(&update)
-                        && socket.send(Message::Text(update.text.clone().into())).await.is_err()
-                    {
+                missed = inbox.take(&mut batch) => {
+                    if missed > 0 {
+                        tracing::warn!(missed, "websocket client lagged; updates dropped");
+                    }
+                    if self.send_updates(&mut socket, &mut batch).await.is_err() {
                         break;
                     }
                 }
@@ -225,6 +248,13 @@ impl Connection {
     }
 }
 
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.hub
+            .unsubscribe(self.inbox.id, self.subscriptions.keys().map(String::as_str));
+    }
+}
+
 fn error((code, message): ClientError) -> Value {
     json!({ "type": "error", "code": code, "message": message })
 }
@@ -233,26 +263,61 @@ fn error((code, message): ClientError) -> Value {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_subscription_gets_only_updates_published_after_it() {
-        let hub = Arc::new(StreamHub::default());
-        let mut queued = hub.updates.subscribe();
-        let record = |id: &str, version| crate::store::outbox::EventRecord {
+    /// The updates queued to `connection` that it would send, by event id.
+    fn wanted(connection: &Connection) -> Vec<String> {
+        let mut queued = VecDeque::new();
+        connection.inbox.try_take(&mut queued);
+        queued
+            .iter()
+            .filter(|update| connection.wants(update))
+            .map(|update| update.event_id.to_string())
+            .collect()
+    }
+
+    fn record(id: &str, version: i64) -> crate::store::outbox::EventRecord {
+        crate::store::outbox::EventRecord {
             id: id.to_owned(),
             payload: "{}".to_owned(),
             stream_version: version,
-        };
-        hub.publish("str_a", &record("evt_before", 1));
+        }
+    }
+
+    fn message(kind: &str, stream_id: &str) -> Message {
+        Message::Text(
+            json!({ "type": kind, "streamId": stream_id })
+                .to_string()
+                .into(),
+        )
+    }
+
+    #[test]
+    fn a_subscription_gets_only_updates_published_after_it() {
+        let hub = Arc::new(StreamHub::default());
         let mut connection = Connection::new(hub.clone(), Duration::from_secs(30));
-        let subscribe = Message::Text(r#"{"type":"subscribe","streamId":"str_a"}"#.into());
-        assert_eq!(connection.answer(&subscribe)["type"], "subscribed");
+        hub.publish("str_a", &record("evt_before", 1));
+        assert_eq!(
+            connection.answer(&message("subscribe", "str_a"))["type"],
+            "subscribed"
+        );
         hub.publish("str_a", &record("evt_after", 2));
         hub.publish("str_b", &record("evt_other", 1));
-        let wanted: Vec<_> = std::iter::from_fn(|| queued.try_recv().ok())
-            .filter(|update| connection.wants(update))
-            .map(|update| update.event_id.clone())
-            .collect();
-        assert_eq!(wanted, ["evt_after"]);
+        assert_eq!(wanted(&connection), ["evt_after"]);
+
+        // An update still queued from an earlier subscription to the same stream is not
+        // sent after unsubscribing and subscribing again.
+        hub.publish("str_a", &record("evt_queued", 3));
+        assert_eq!(
+            connection.answer(&message("unsubscribe", "str_a"))["type"],
+            "unsubscribed"
+        );
+        hub.publish("str_a", &record("evt_unsubscribed", 4));
+        connection.answer(&message("subscribe", "str_a"));
+        hub.publish("str_a", &record("evt_resubscribed", 5));
+        assert_eq!(wanted(&connection), ["evt_resubscribed"]);
+
+        // A dropped connection leaves the hub's registry.
+        drop(connection);
+        assert_eq!(hub.subscribed_inboxes("str_a"), 0);
     }
 
     #[test]

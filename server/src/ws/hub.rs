@@ -1,14 +1,21 @@
 //! The fan-out of stream updates to this instance's connections, their per-IP slots, and
 //! the memory of what was already sent.
+//!
+//! The hub keeps a registry of subscribers per stream (stream id -> the [`Inbox`]es of the
+//! connections subscribed to it), so an update costs one queue push and one wakeup per
+//! subscriber of its stream, and nothing for the other connections. The update's text is
+//! serialized once and shared ([`Utf8Bytes`] clones are reference counts).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use axum::extract::ws::Utf8Bytes;
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
+use super::inbox::Inbox;
 use crate::store::outbox::EventRecord;
 
 /// How long fanned-out event ids are remembered (longer than the feed look-back).
@@ -16,12 +23,12 @@ const FEED_MEMORY: Duration = Duration::from_secs(120);
 /// One update, serialized once for every client.
 #[derive(Debug)]
 pub struct StreamUpdate {
-    /// The stream.
-    pub stream_id: String,
-    /// The event.
-    pub event_id: String,
+    /// The stream (shared with the connections' de-duplication memory).
+    pub stream_id: Arc<str>,
+    /// The event (shared with the connections' de-duplication memory).
+    pub event_id: Arc<str>,
     /// The `stream_update` message text.
-    pub text: String,
+    pub text: Utf8Bytes,
     /// Its place in the hub's order: a subscription made after it does not get it.
     pub sequence: u64,
 }
@@ -29,11 +36,11 @@ pub struct StreamUpdate {
 /// Fan-out of stream updates to the connections of this instance, and their counts.
 #[derive(Debug)]
 pub struct StreamHub {
-    pub(super) updates: broadcast::Sender<Arc<StreamUpdate>>,
-    /// Event ids already fanned out (local publish and the feed tail), oldest first.
-    published: Mutex<Published>,
-    /// The sequence of the last update sent (assigned under the `published` lock).
-    sequence: AtomicU64,
+    /// Admission, numbering and the subscriber registry, under one lock: an update is pushed
+    /// to exactly the inboxes subscribed when it was numbered, in numbering order.
+    state: Mutex<HubState>,
+    /// The id of the next inbox.
+    next_inbox: AtomicU64,
     pub(super) closing: watch::Sender<bool>,
     pub(super) per_ip: Mutex<HashMap<String, usize>>,
     pub(super) total: AtomicUsize,
@@ -42,14 +49,24 @@ pub struct StreamHub {
 impl Default for StreamHub {
     fn default() -> Self {
         Self {
-            updates: broadcast::channel(1024).0,
-            published: Mutex::default(),
-            sequence: AtomicU64::new(0),
+            state: Mutex::default(),
+            next_inbox: AtomicU64::new(1),
             closing: watch::channel(false).0,
             per_ip: Mutex::default(),
             total: AtomicUsize::new(0),
         }
     }
+}
+
+/// What the hub's lock guards.
+#[derive(Debug, Default)]
+struct HubState {
+    /// Event ids already fanned out (local publish and the feed tail), oldest first.
+    published: Published,
+    /// The sequence of the last update sent.
+    sequence: u64,
+    /// Stream id -> inbox id -> the inbox of a connection subscribed to it.
+    subscribers: HashMap<String, HashMap<u64, Arc<Inbox>>>,
 }
 
 /// Recently fanned-out event ids, and the latest version fanned out per stream.
@@ -143,27 +160,72 @@ impl StreamHub {
             "payload": payload,
         })
         .to_string();
-        // Admit, number and send under one lock, so the channel's order is the admission
-        // order and sequences rise along it.
-        let mut published = self
-            .published
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if published.admit(stream_id, event, Instant::now()) {
-            let update = Arc::new(StreamUpdate {
-                stream_id: stream_id.to_owned(),
-                event_id: event.id.clone(),
-                text,
-                sequence: self.sequence.fetch_add(1, Ordering::SeqCst) + 1,
-            });
-            // No receivers is fine: nobody is connected.
-            let _ = self.updates.send(update);
+        // Admit, number and queue under one lock, so every inbox gets the admission order
+        // and sequences rise along it.
+        let mut state = self.lock();
+        if !state.published.admit(stream_id, event, Instant::now()) {
+            return;
+        }
+        state.sequence += 1;
+        let Some(subscribers) = state.subscribers.get(stream_id) else {
+            return;
+        };
+        let update = Arc::new(StreamUpdate {
+            stream_id: stream_id.into(),
+            event_id: event.id.as_str().into(),
+            text: text.into(),
+            sequence: state.sequence,
+        });
+        for inbox in subscribers.values() {
+            inbox.push(update.clone());
         }
     }
 
-    /// The sequence of the last update sent: a subscription made now gets only later ones.
-    pub(super) fn sequence(&self) -> u64 {
-        self.sequence.load(Ordering::SeqCst)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new, unsubscribed inbox for a connection.
+    pub(super) fn inbox(&self) -> Arc<Inbox> {
+        Arc::new(Inbox::new(self.next_inbox.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    /// Subscribes `inbox` to `stream_id`; returns the sequence of the last update sent: the
+    /// subscription gets only later ones.
+    pub(super) fn subscribe(&self, stream_id: &str, inbox: &Arc<Inbox>) -> u64 {
+        let mut state = self.lock();
+        state
+            .subscribers
+            .entry(stream_id.to_owned())
+            .or_default()
+            .insert(inbox.id, inbox.clone());
+        state.sequence
+    }
+
+    /// Unsubscribes the inbox `inbox_id` from each of `stream_ids`.
+    pub(super) fn unsubscribe<'a>(
+        &self,
+        inbox_id: u64,
+        stream_ids: impl IntoIterator<Item = &'a str>,
+    ) {
+        let mut state = self.lock();
+        for stream_id in stream_ids {
+            if let Some(subscribers) = state.subscribers.get_mut(stream_id) {
+                subscribers.remove(&inbox_id);
+                if subscribers.is_empty() {
+                    state.subscribers.remove(stream_id);
+                }
+            }
+        }
+    }
+
+    /// How many inboxes are subscribed to `stream_id`.
+    #[cfg(test)]
+    pub(super) fn subscribed_inboxes(&self, stream_id: &str) -> usize {
+        self.lock()
+            .subscribers
+            .get(stream_id)
+            .map_or(0, HashMap::len)
     }
 
     /// Open connections.

@@ -14,6 +14,7 @@
 mod connection;
 mod feed;
 mod hub;
+mod inbox;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -39,6 +40,12 @@ pub const MAX_MESSAGES_PER_WINDOW: u32 = 30;
 pub const RATE_WINDOW: Duration = Duration::from_secs(10);
 /// Subscriptions per connection.
 pub const MAX_SUBSCRIPTIONS: usize = 256;
+/// Bytes a connection reads from its socket at a time. tungstenite zero-fills this much of
+/// its read buffer before every read attempt, and one is made each time the connection task
+/// wakes (for an update to send, too): its default, 128 KiB, cost a 128 KiB memset per
+/// update per client and made up nearly all of a connection's memory. A larger frame still
+/// fits: the buffer grows to a frame's announced length.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Frames larger than this close the connection at the protocol level (messages between
 /// [`MAX_MESSAGE_BYTES`] and this get a `PAYLOAD_TOO_LARGE` error and the connection stays).
 const MAX_FRAME_BYTES: usize = 1 << 20;
@@ -86,6 +93,7 @@ pub async fn upgrade(
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             let connection_id = format!("ws_{}", crate::util::random_hex(8));
             tracing::info!(
