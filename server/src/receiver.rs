@@ -134,39 +134,102 @@ async fn verify_streamed(
     Ok((Accepted::from_checked(&checked), buffered))
 }
 
-async fn verify_and_record(
-    state: &Receiving,
-    request: Request,
-) -> Result<VerifiedDelivery, ReceiverRejection> {
+/// A delivery through every check up to the replay step.
+struct Checked {
+    accepted: Accepted,
+    entry: CapturedEntry,
+    event: Value,
+    event_type: Option<String>,
+}
+
+async fn check(state: &Receiving, request: Request) -> Result<Checked, ReceiverRejection> {
     let (parts, body) = request.into_parts();
     let headers = contract_headers(&parts);
     let now = state.webhook.clock.now();
     let (accepted, body) = verify_streamed(state, &headers, body, now).await?;
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Ok(Checked {
+        entry: CapturedEntry::from(&accepted),
+        event_type: event_type(&event, headers.event()),
+        accepted,
+        event,
+    })
+}
+
+/// The store cannot record the delivery safely: the sender must retry later.
+fn store_unavailable(err: &sqlx::Error) -> ReceiverRejection {
+    tracing::error!(request_id = %current_request_id(), error = %err, "replay store failed");
+    ReceiverRejection::StoreUnavailable
+}
+
+async fn verify_and_reserve(
+    state: &Receiving,
+    request: Request,
+) -> Result<VerifiedDelivery, ReceiverRejection> {
+    let checked = check(state, request).await?;
     let webhook = &*state.webhook;
-    let entry = CapturedEntry::from(&accepted);
     let reserved = replay::reserve(
         &state.db,
-        &entry,
+        &checked.entry,
         webhook.reservation_lease_seconds,
         webhook.max_entries,
     )
     .await
-    .map_err(|err| {
-        // The store cannot record the delivery safely: the sender must retry later.
-        tracing::error!(request_id = %current_request_id(), error = %err, "replay store failed");
-        ReceiverRejection::StoreUnavailable
-    })?;
+    .map_err(|err| store_unavailable(&err))?;
+    let accepted = &checked.accepted;
     let reservation =
         reserved.map_err(|verdict| ReceiverRejection::Outcome(accepted.conclude(verdict)))?;
-    let outcome = accepted.conclude(ReplayVerdict::Fresh);
-    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok(VerifiedDelivery {
         reservation,
-        event_type: event_type(&event, headers.event()),
-        delivery_id: entry.delivery_id,
-        event,
-        used_previous_secret: outcome.used_previous_secret(),
+        used_previous_secret: accepted
+            .conclude(ReplayVerdict::Fresh)
+            .used_previous_secret(),
+        delivery_id: checked.entry.delivery_id,
+        event_type: checked.event_type,
+        event: checked.event,
     })
+}
+
+async fn verify_and_record(
+    state: &Receiving,
+    request: Request,
+) -> Result<RecordedDelivery, ReceiverRejection> {
+    let checked = check(state, request).await?;
+    let webhook = &*state.webhook;
+    let verdict = replay::check_and_record(
+        &state.db,
+        &checked.entry,
+        webhook.retention_seconds,
+        webhook.max_entries,
+    )
+    .await
+    .map_err(|err| store_unavailable(&err))?;
+    let outcome = checked.accepted.conclude(verdict);
+    if !outcome.is_ok() {
+        return Err(ReceiverRejection::Outcome(outcome));
+    }
+    Ok(RecordedDelivery {
+        used_previous_secret: outcome.used_previous_secret(),
+        delivery_id: checked.entry.delivery_id,
+        event_type: checked.event_type,
+        event: checked.event,
+    })
+}
+
+/// A delivery that passed every check of the contract and is recorded as handled in one
+/// step (the replay store's [`replay::check_and_record`]): for a handler that only answers,
+/// so nothing can fail between the check and the record. A handler with work to do uses
+/// [`VerifiedDelivery`], which reserves first and commits after.
+#[derive(Debug, Clone)]
+pub struct RecordedDelivery {
+    /// The delivery id header (lossless text form).
+    pub delivery_id: String,
+    /// The event type, as in [`VerifiedDelivery::event_type`].
+    pub event_type: Option<String>,
+    /// The body parsed as JSON, or `null` when it is not JSON.
+    pub event: Value,
+    /// Only the previous (rotated-out) secret produced the signature.
+    pub used_previous_secret: bool,
 }
 
 impl VerifiedDelivery {
@@ -230,6 +293,30 @@ impl FromRef<AppState> for Receiving {
     }
 }
 
+/// Counts and logs a receiver answer.
+fn observe<T>(state: &Receiving, result: &Result<T, ReceiverRejection>, delivery_id: Option<&str>) {
+    let code = match result {
+        Ok(_) => "ok",
+        Err(ReceiverRejection::Outcome(outcome)) => outcome.code(),
+        Err(ReceiverRejection::UnreadableBody) => "unreadable_body",
+        Err(ReceiverRejection::StoreUnavailable) => "service_unavailable",
+    };
+    state.metrics.record_webhook(code);
+    match delivery_id {
+        Some(delivery_id) => tracing::info!(
+            request_id = %current_request_id(),
+            delivery_id = %delivery_id,
+            outcome = code,
+            "webhook accepted"
+        ),
+        None => tracing::warn!(
+            request_id = %current_request_id(),
+            outcome = code,
+            "webhook rejected"
+        ),
+    }
+}
+
 impl<S: Send + Sync> FromRequest<S> for VerifiedDelivery
 where
     Receiving: FromRef<S>,
@@ -238,27 +325,24 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let state = &Receiving::from_ref(state);
+        let result = verify_and_reserve(state, request).await;
+        let delivery_id = result.as_ref().ok().map(|d| d.delivery_id.as_str());
+        observe(state, &result, delivery_id);
+        result
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for RecordedDelivery
+where
+    Receiving: FromRef<S>,
+{
+    type Rejection = ReceiverRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let state = &Receiving::from_ref(state);
         let result = verify_and_record(state, request).await;
-        let code = match &result {
-            Ok(_) => "ok",
-            Err(ReceiverRejection::Outcome(outcome)) => outcome.code(),
-            Err(ReceiverRejection::UnreadableBody) => "unreadable_body",
-            Err(ReceiverRejection::StoreUnavailable) => "service_unavailable",
-        };
-        state.metrics.record_webhook(code);
-        match &result {
-            Ok(delivery) => tracing::info!(
-                request_id = %current_request_id(),
-                delivery_id = %delivery.delivery_id,
-                outcome = code,
-                "webhook accepted"
-            ),
-            Err(_) => tracing::warn!(
-                request_id = %current_request_id(),
-                outcome = code,
-                "webhook rejected"
-            ),
-        }
+        let delivery_id = result.as_ref().ok().map(|d| d.delivery_id.as_str());
+        observe(state, &result, delivery_id);
         result
     }
 }

@@ -21,6 +21,7 @@ macro_rules! server_suite {
             receiver::answers_consumer_overloaded_when_the_store_is_full,
             receiver::duplicates_are_caught_across_restarts,
             receiver::a_reserved_delivery_is_in_progress_until_released,
+            receiver::a_handler_that_fails_leaves_the_delivery_to_its_retry,
             api::info_health_and_readiness,
             api::security_headers_and_request_ids_everywhere,
             api::unknown_routes_methods_media_types_and_malformed_json,

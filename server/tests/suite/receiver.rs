@@ -363,3 +363,69 @@ pub async fn a_reserved_delivery_is_in_progress_until_released(backend: Backend)
     );
     server.stop().await;
 }
+
+/// A handler with work to do, on the two-phase `VerifiedDelivery` (served by axum on
+/// loopback over this server's state): a failed attempt releases the reservation, so the
+/// sender's retry is handled again; a handled one commits it, so the next retry is a
+/// duplicate and the handler never runs twice for one delivery.
+pub async fn a_handler_that_fails_leaves_the_delivery_to_its_retry(backend: Backend) {
+    use axum::extract::{FromRef, State};
+    use fluxora_server::receiver::{Receiving, VerifiedDelivery};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let server = start!(backend, &[]);
+    let receiving = Receiving::from_ref(server.state());
+    // The first run of the handler fails; every run is counted.
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let runs = runs.clone();
+        move |State(receiving): State<Receiving>, delivery: VerifiedDelivery| async move {
+            let handled = runs.fetch_add(1, Ordering::SeqCst) > 0;
+            delivery.settle(&receiving, handled).await;
+            if handled {
+                axum::http::StatusCode::OK
+            } else {
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(handler))
+        .with_state(receiving);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let serving = tokio::spawn(axum::serve(listener, app).into_future());
+    let body = br#"{"event":"stream.updated"}"#.to_vec();
+    let attempt = |timestamp: u64| {
+        let mut request = server.client.post(&url);
+        for (name, value) in signed(SECRET, &body, timestamp, "dlv_two_phase") {
+            request = request.header(name, value);
+        }
+        let request = request.body(body.clone());
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json().await.unwrap_or(serde_json::Value::Null),
+            )
+        }
+    };
+    let now = now();
+    assert_eq!(attempt(now).await.0, 500, "the handler failed");
+    assert_eq!(
+        attempt(now + 1).await.0,
+        200,
+        "released: the retry is handled"
+    );
+    let (status, answer) = attempt(now + 2).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("duplicate_delivery")),
+        "{answer}"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "handled once, failed once");
+    serving.abort();
+    server.stop().await;
+}

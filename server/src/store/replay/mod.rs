@@ -58,17 +58,28 @@ pub struct DbReservation {
     pub token: String,
 }
 
-/// Checks and records `entry` in one step: `Fresh` when recorded, otherwise why not.
+/// Checks and records `entry` in one step, as handled: `Fresh` when recorded, otherwise
+/// why not. For a receiver that does nothing between the check and its answer; one that
+/// handles the delivery first uses the two-phase [`reserve`] and [`commit`].
 ///
-/// One transaction of its own: the receiver uses the two-phase [`reserve`] and [`commit`].
+/// Group-committed; with a capacity (`max_entries`) it runs alone, as [`reserve`] does.
 pub async fn check_and_record(
     db: &Db,
     entry: &CapturedEntry,
     retention_seconds: u64,
     max_entries: Option<u64>,
 ) -> Result<ReplayVerdict, sqlx::Error> {
-    let admission = single::Admission::Record { retention_seconds };
-    single::admit(&db.pool, entry, admission, max_entries).await
+    match max_entries {
+        Some(_) => {
+            let admission = single::Admission::Record { retention_seconds };
+            single::admit(&db.pool, entry, admission, max_entries).await
+        }
+        None => {
+            db.replay_group()
+                .record(entry.clone(), retention_seconds)
+                .await
+        }
+    }
 }
 
 /// Reserves `entry` for `lease_seconds` under a fresh token: `Ok(reservation)` when

@@ -24,7 +24,7 @@ use fluxora_webhooks::ReplayVerdict;
 use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{DbReservation, single};
+use super::{CapturedEntry, DbReservation, single};
 use crate::db::Backend;
 
 /// Operations in one transaction at most (and a bound on the statements' parameters).
@@ -44,8 +44,16 @@ fn writers(backend: Backend) -> usize {
 /// What an operation does, beyond the reservation it concerns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    Reserve { lease_seconds: u64 },
-    Commit { retention_seconds: u64 },
+    /// Recorded as handled at once (one step: nothing runs between check and record).
+    Record {
+        retention_seconds: u64,
+    },
+    Reserve {
+        lease_seconds: u64,
+    },
+    Commit {
+        retention_seconds: u64,
+    },
     Release,
 }
 
@@ -66,17 +74,34 @@ struct Op {
 }
 
 impl Op {
-    /// The signature pair a reserve writes.
+    /// The signature pair a record or a reserve writes.
     fn pair(&self) -> Option<(u64, &str)> {
         let entry = &self.reservation.entry;
-        matches!(self.kind, Kind::Reserve { .. })
+        matches!(self.kind, Kind::Record { .. } | Kind::Reserve { .. })
             .then_some((entry.timestamp, entry.signature.as_str()))
+    }
+
+    /// The token its delivery id row holds: none once recorded (committed).
+    fn token(&self) -> Option<&str> {
+        match self.kind {
+            Kind::Record { .. } => None,
+            _ => Some(&self.reservation.token),
+        }
+    }
+
+    /// Whether its pair is written committed (a record) or reserved.
+    fn committed(&self) -> i64 {
+        i64::from(matches!(self.kind, Kind::Record { .. }))
     }
 
     /// The same operation in a transaction of its own.
     async fn run_alone(&self, pool: &AnyPool) -> Result<Answer, sqlx::Error> {
         let reservation = &self.reservation;
         Ok(match self.kind {
+            Kind::Record { retention_seconds } => {
+                let admission = single::Admission::Record { retention_seconds };
+                Answer::Verdict(single::admit(pool, &reservation.entry, admission, None).await?)
+            }
             Kind::Reserve { lease_seconds } => {
                 let admission = single::Admission::Reserve {
                     token: &reservation.token,
@@ -131,6 +156,23 @@ impl GroupCommit {
         }
     }
 
+    /// Records `entry` as handled, kept for `retention_seconds`.
+    pub(super) async fn record(
+        &self,
+        entry: CapturedEntry,
+        retention_seconds: u64,
+    ) -> Result<ReplayVerdict, sqlx::Error> {
+        let now = entry.now;
+        let reservation = DbReservation {
+            entry,
+            token: String::new(),
+        };
+        verdict(
+            self.submit(reservation, now, Kind::Record { retention_seconds })
+                .await?,
+        )
+    }
+
     /// Reserves `reservation.entry` under `reservation.token` for `lease_seconds`.
     pub(super) async fn reserve(
         &self,
@@ -138,13 +180,10 @@ impl GroupCommit {
         lease_seconds: u64,
     ) -> Result<ReplayVerdict, sqlx::Error> {
         let now = reservation.entry.now;
-        match self
-            .submit(reservation, now, Kind::Reserve { lease_seconds })
-            .await?
-        {
-            Answer::Verdict(verdict) => Ok(verdict),
-            Answer::Settled(_) => Err(sqlx::Error::Protocol("mismatched answer".into())),
-        }
+        verdict(
+            self.submit(reservation, now, Kind::Reserve { lease_seconds })
+                .await?,
+        )
     }
 
     /// Commits a reservation at `now`, keeping the delivery id for `retention_seconds`.
@@ -165,6 +204,13 @@ impl GroupCommit {
         now: u64,
     ) -> Result<bool, sqlx::Error> {
         settled(self.submit(reservation, now, Kind::Release).await?)
+    }
+}
+
+fn verdict(answer: Answer) -> Result<ReplayVerdict, sqlx::Error> {
+    match answer {
+        Answer::Verdict(verdict) => Ok(verdict),
+        Answer::Settled(_) => Err(sqlx::Error::Protocol("mismatched answer".into())),
     }
 }
 
@@ -282,7 +328,7 @@ fn unavailable(err: &sqlx::Error) -> sqlx::Error {
 }
 
 /// Every operation's answer, in batch order: settlements first (they only touch rows their
-/// own reserves wrote), then reserves, each grouped by time so one statement serves a group.
+/// own reserves wrote), then records and reserves, each grouped by time so one statement serves a group.
 async fn apply(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -294,7 +340,7 @@ async fn apply(
         let key = match op.kind {
             Kind::Commit { retention_seconds } => (0, op.now, retention_seconds),
             Kind::Release => (1, op.now, 0),
-            Kind::Reserve { .. } => (2, op.now, 0),
+            Kind::Record { .. } | Kind::Reserve { .. } => (2, op.now, 0),
         };
         groups.entry(key).or_default().push(index);
     }

@@ -81,6 +81,7 @@ pub(super) fn by_pair<'a>(members: &[&'a Op]) -> Vec<&'a Op> {
 pub(super) fn hold_until(op: &Op, now: u64) -> i64 {
     match op.kind {
         Kind::Reserve { lease_seconds } => as_i64(now.saturating_add(lease_seconds)),
+        Kind::Record { retention_seconds } => as_i64(now.saturating_add(retention_seconds)),
         Kind::Commit { .. } | Kind::Release => as_i64(now),
     }
 }
@@ -122,19 +123,23 @@ pub(super) async fn refusals(
     Ok(verdicts)
 }
 
-/// Deletes the delivery ids reserved for `replayed` (their pair was taken): nothing stays
-/// written for a refused delivery.
+/// Deletes the delivery ids written for `replayed` (their pair was taken): nothing stays
+/// written for a refused delivery. Those rows are this batch's own and live, and a live row
+/// is changed only by its holder (commit, release with the token): none can have changed
+/// since, so the ids alone name them.
 pub(super) async fn undo(conn: &mut AnyConnection, replayed: &[&Op]) -> Result<(), sqlx::Error> {
     if replayed.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "DELETE FROM webhook_seen_deliveries WHERE {}",
-        held_by(replayed, 1)
+        "DELETE FROM webhook_seen_deliveries WHERE delivery_id IN ({})",
+        list(replayed.len(), 1)
     );
-    bind_held_by(sqlx::query(&sql), replayed)
-        .execute(conn)
-        .await?;
+    let mut delete = sqlx::query(&sql);
+    for op in replayed {
+        delete = delete.bind(op.reservation.entry.delivery_id.as_str());
+    }
+    delete.execute(conn).await?;
     Ok(())
 }
 
@@ -157,8 +162,8 @@ pub(super) fn reserve_answers(
         .collect()
 }
 
-/// Reserves every member (all verified at `now`): the delivery ids, then the pairs of
-/// those recorded; a pair already taken undoes its delivery id.
+/// Records or reserves every member (all verified at `now`): the delivery ids, then the
+/// pairs of those written; a pair already taken undoes its delivery id.
 pub(super) async fn reserve_group(
     conn: &mut AnyConnection,
     members: &[&Op],
@@ -183,7 +188,7 @@ pub(super) async fn reserve_group(
             .bind(op.reservation.entry.delivery_id.as_str())
             .bind(as_i64(now))
             .bind(hold_until(op, now))
-            .bind(op.reservation.token.as_str());
+            .bind(op.token());
     }
     let recorded: HashSet<String> = first_column(conn, insert).await?.into_iter().collect();
     let is_recorded = |op: &&Op| recorded.contains(&op.reservation.entry.delivery_id);
@@ -225,7 +230,7 @@ pub(super) async fn reserve_group(
                 .bind(entry.signature.as_str())
                 .bind(entry.delivery_id.as_str())
                 .bind(as_i64(entry.signature_expires_at))
-                .bind(0_i64);
+                .bind(op.committed());
         }
         let paired: HashSet<String> = first_column(conn, insert).await?.into_iter().collect();
         replayed = pairs

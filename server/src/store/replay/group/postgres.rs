@@ -16,8 +16,8 @@ use super::portable::{
 use super::{Answer, Op};
 use crate::store::replay::as_i64;
 
-/// Reserves every member (all verified at `now`) in one statement: the delivery ids, then
-/// the pairs of those recorded.
+/// Records or reserves every member (all verified at `now`) in one statement: the delivery
+/// ids, then the pairs of those written.
 pub(super) async fn reserve_group(
     conn: &mut AnyConnection,
     members: &[&Op],
@@ -25,8 +25,9 @@ pub(super) async fn reserve_group(
 ) -> Result<Vec<Answer>, sqlx::Error> {
     let ordered = by_delivery_id(members);
     let sql = format!(
-        "WITH input (delivery_id, hold_until, token, signed_at, signature, signature_expires) AS \
-           (VALUES {}), \
+        "WITH input \
+           (delivery_id, hold_until, token, signed_at, signature, signature_expires, committed) \
+           AS (VALUES {}), \
          recorded AS ( \
            INSERT INTO webhook_seen_deliveries \
              (delivery_id, accepted_at_seconds, expires_at_seconds, reservation_token) \
@@ -40,7 +41,7 @@ pub(super) async fn reserve_group(
          paired AS ( \
            INSERT INTO webhook_seen_signatures \
              (signed_at_seconds, signature, delivery_id, expires_at_seconds, committed) \
-           SELECT i.signed_at, i.signature, i.delivery_id, i.signature_expires, 0 \
+           SELECT i.signed_at, i.signature, i.delivery_id, i.signature_expires, i.committed \
            FROM input i JOIN recorded r ON r.delivery_id = i.delivery_id \
            ORDER BY i.signed_at, i.signature \
            ON CONFLICT (signed_at_seconds, signature) DO UPDATE SET \
@@ -65,10 +66,11 @@ pub(super) async fn reserve_group(
         insert = insert
             .bind(entry.delivery_id.as_str())
             .bind(hold_until(op, now))
-            .bind(op.reservation.token.as_str())
+            .bind(op.token())
             .bind(as_i64(entry.timestamp))
             .bind(entry.signature.as_str())
-            .bind(as_i64(entry.signature_expires_at));
+            .bind(as_i64(entry.signature_expires_at))
+            .bind(op.committed());
     }
     let (mut recorded, mut paired) = (HashSet::new(), HashSet::new());
     for row in insert.fetch_all(&mut *conn).await? {
