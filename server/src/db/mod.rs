@@ -60,6 +60,9 @@ pub struct Db {
     pub pool: AnyPool,
     /// The engine.
     pub backend: Backend,
+    /// Taken around the write transactions of the hot paths (delivery claims and records,
+    /// chain batches) on SQLite: see [`Db::write_turn`].
+    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Why the database could not be opened.
@@ -157,7 +160,11 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|err| DbOpenError(format!("cannot connect to the {shown}: {err}")))?;
-        let db = Self { pool, backend };
+        let db = Self {
+            pool,
+            backend,
+            writes: std::sync::Arc::default(),
+        };
         migrate(&db)
             .await
             .map_err(|err| DbOpenError(format!("migration failed on the {shown}: {err}")))?;
@@ -169,6 +176,17 @@ impl Db {
         sqlx::query_scalar(&format!("SELECT {}", self.backend.now_millis_sql()))
             .fetch_one(&self.pool)
             .await
+    }
+
+    /// On SQLite, this process's turn to write (`None` on PostgreSQL, whose writers run
+    /// side by side). SQLite has one writer; writers that meet on its lock wait in the busy
+    /// handler, which sleeps in steps of up to 100 ms. Queuing them here instead hands the
+    /// lock over at once.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writes.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// A trivial round trip, for readiness checks.
