@@ -5,10 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Endpoints named in one claim's `NOT IN` list at most; past that, rows of full endpoints
-/// that a claim still returns are handed back.
-const MAX_SKIPPED: usize = 500;
-
 /// Attempts in flight, overall and per endpoint.
 #[derive(Debug)]
 pub(super) struct Capacity {
@@ -28,8 +24,8 @@ struct InFlight {
 pub(super) struct Plan {
     /// Rows to claim at most.
     pub(super) limit: usize,
-    /// Endpoints with no free slot.
-    pub(super) skip: Vec<String>,
+    /// The endpoints with a free slot.
+    pub(super) endpoints: Vec<String>,
 }
 
 impl Capacity {
@@ -47,22 +43,22 @@ impl Capacity {
         let Ok(state) = self.state.lock() else {
             return Plan {
                 limit: 0,
-                skip: Vec::new(),
+                endpoints: Vec::new(),
             };
         };
         let mut spare = 0usize;
-        let mut skip = Vec::new();
+        let mut endpoints = Vec::new();
         for endpoint in enabled {
             let busy = state.by_endpoint.get(endpoint).copied().unwrap_or(0);
             let free = self.per_endpoint.saturating_sub(busy);
             spare = spare.saturating_add(free);
-            if free == 0 && skip.len() < MAX_SKIPPED {
-                skip.push(endpoint.clone());
+            if free > 0 {
+                endpoints.push(endpoint.clone());
             }
         }
         Plan {
             limit: self.global.saturating_sub(state.total).min(spare),
-            skip,
+            endpoints,
         }
     }
 
@@ -125,7 +121,7 @@ mod tests {
             plan,
             Plan {
                 limit: 2,
-                skip: vec!["a".to_owned()]
+                endpoints: vec!["b".to_owned()]
             }
         );
         assert!(capacity.take("b") && capacity.take("b"));

@@ -136,11 +136,11 @@ impl Worker {
         }
         let now = unix_millis();
         let lease = i64::try_from(self.context.config.lease().as_millis()).unwrap_or(60_000);
-        let skip: Vec<&str> = plan.skip.iter().map(String::as_str).collect();
+        let endpoints: Vec<&str> = plan.endpoints.iter().map(String::as_str).collect();
         let claimed = {
             let _turn = self.db.write_turn().await;
             let limit = u32::try_from(plan.limit).unwrap_or(u32::MAX);
-            outbox::claim(&self.db, &self.owner, now, now + lease, limit, &skip).await
+            outbox::claim(&self.db, &self.owner, now, now + lease, limit, &endpoints).await
         };
         match claimed {
             Ok(rows) => {

@@ -29,11 +29,11 @@ pub struct Claimed {
     pub stream_version: i64,
 }
 
-/// Claims up to `limit` due rows for `owner` until `lease_until_ms`, leaving out the
-/// endpoints in `skip` (those with no free delivery slot on this instance).
+/// Claims up to `limit` due rows for `owner` until `lease_until_ms`, of the endpoints in
+/// `endpoints` only (the enabled ones with a free delivery slot on this instance).
 ///
 /// A row is due when pending, its next attempt time has come, no live lease holds it, its
-/// endpoint is enabled, and no earlier version of its stream is still pending for the same
+/// endpoint is one of `endpoints`, and no earlier version of its stream is still pending for the same
 /// endpoint (per-stream order). On PostgreSQL rows locked by another instance's claim are
 /// skipped (`FOR UPDATE SKIP LOCKED`), so instances never claim the same row at once.
 ///
@@ -47,25 +47,33 @@ pub async fn claim(
     now_ms: i64,
     lease_until_ms: i64,
     limit: u32,
-    skip: &[&str],
+    endpoints: &[&str],
 ) -> Result<Vec<Claimed>, sqlx::Error> {
+    if endpoints.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
     let lock = match db.backend {
         Backend::Postgres => " FOR UPDATE OF o SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let skipped = if skip.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = (0..skip.len()).map(|i| format!("${}", i + 4)).collect();
-        format!(" AND o.endpoint_id NOT IN ({})", list.join(", "))
-    };
+    // Written so that PostgreSQL's planner, even without statistics (a table that filled
+    // within the last minute), walks the pending index in due order and probes the stream
+    // order per candidate: the endpoints are a list of values (no join with their table to
+    // misestimate), `|| ''` keeps `webhook_outbox_order` from serving the walk, and
+    // `LIMIT 1 OFFSET 0` keeps the order check a correlated probe of that index instead of
+    // an anti-join the planner may run as a scan per row.
+    let list: Vec<String> = (0..endpoints.len())
+        .map(|i| format!("${}", i + 4))
+        .collect();
+    let list = list.join(", ");
     let sql = format!(
         "UPDATE webhook_outbox SET locked_until = $1, lock_owner = $2 WHERE id IN (\
             SELECT o.id FROM webhook_outbox o \
-            WHERE o.status = 'pending' AND o.next_attempt_at <= $3 AND o.locked_until <= $3{skipped} \
-            AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = o.endpoint_id AND e.status = 'enabled') \
+            WHERE o.status = 'pending' AND o.next_attempt_at <= $3 AND o.locked_until <= $3 \
+            AND o.endpoint_id || '' IN ({list}) \
             AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.endpoint_id = o.endpoint_id \
-                AND p.stream_id = o.stream_id AND p.status = 'pending' AND p.stream_version < o.stream_version) \
+                AND p.stream_id = o.stream_id AND p.status = 'pending' AND p.stream_version < o.stream_version \
+                LIMIT 1 OFFSET 0) \
             ORDER BY o.next_attempt_at LIMIT {limit}{lock}) \
          AND status = 'pending' \
          RETURNING id, endpoint_id, event_type, payload, attempts, stream_id, stream_version"
@@ -74,7 +82,7 @@ pub async fn claim(
         .bind(lease_until_ms)
         .bind(owner)
         .bind(now_ms);
-    for endpoint in skip {
+    for endpoint in endpoints {
         query = query.bind(*endpoint);
     }
     let rows = query.fetch_all(&db.pool).await?;
