@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
@@ -20,6 +21,12 @@ use crate::metrics::Metrics;
 use crate::store::endpoints::{self, Target};
 use crate::store::outbox::{self, Claimed, Settled};
 use crate::util::{random_hex, unix_millis};
+
+/// A claim slower than this suggests the planner lacks statistics of the outbox.
+const SLOW_CLAIM: Duration = Duration::from_millis(20);
+/// While a backlog lasts (or claims are slow), the outbox's statistics are refreshed this
+/// often: a backlog is a table that changes faster than autovacuum looks at it.
+const STATISTICS_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the delivery worker; it stops when `shutdown` becomes true, letting attempts in
 /// flight finish and their outcomes be written.
@@ -61,6 +68,7 @@ pub fn spawn_worker(
             )),
             clients: Clients::new(config.timeout, config.endpoint_concurrency, egress),
             targets: HashMap::new(),
+            analyzed: None,
             owner: format!("wk_{}", random_hex(8)),
             db,
             context,
@@ -80,6 +88,8 @@ struct Worker {
     clients: Clients,
     /// The enabled endpoints as of the last claim.
     targets: HashMap<String, Target>,
+    /// When the outbox's statistics were last refreshed.
+    analyzed: Option<Instant>,
     owner: String,
     settled: mpsc::UnboundedSender<Settled>,
 }
@@ -137,11 +147,27 @@ impl Worker {
         let now = unix_millis();
         let lease = i64::try_from(self.context.config.lease().as_millis()).unwrap_or(60_000);
         let endpoints: Vec<&str> = plan.endpoints.iter().map(String::as_str).collect();
+        let started = Instant::now();
         let claimed = {
             let _turn = self.db.write_turn().await;
             let limit = u32::try_from(plan.limit).unwrap_or(u32::MAX);
             outbox::claim(&self.db, &self.owner, now, now + lease, limit, &endpoints).await
         };
+        let full = claimed.as_ref().is_ok_and(|rows| rows.len() == plan.limit);
+        if (full || started.elapsed() > SLOW_CLAIM)
+            && self
+                .analyzed
+                .is_none_or(|at| at.elapsed() > STATISTICS_EVERY)
+        {
+            self.analyzed = Some(Instant::now());
+            // Beside the claims, not in their way: it reads a sample of the table.
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                if let Err(err) = outbox::refresh_statistics(&db).await {
+                    tracing::warn!(error = %err, "cannot refresh the outbox statistics");
+                }
+            });
+        }
         match claimed {
             Ok(rows) => {
                 let full = rows.len() == plan.limit;

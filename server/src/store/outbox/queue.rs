@@ -101,6 +101,19 @@ pub async fn claim(
         .collect()
 }
 
+/// Refreshes PostgreSQL's statistics of the outbox (nothing on SQLite). A table that filled
+/// faster than autovacuum's pace (it looks at a table about once a minute) has none, and
+/// without them the planner sorts every pending row for each claim instead of walking the
+/// pending index; the worker calls this when a claim is slow.
+pub async fn refresh_statistics(db: &Db) -> Result<(), sqlx::Error> {
+    if db.backend == Backend::Postgres {
+        sqlx::query("ANALYZE webhook_outbox")
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Drops every lease (SQLite at start: a single instance, so any lease is a dead one's).
 pub async fn release_all_leases(db: &Db) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
