@@ -1,57 +1,71 @@
-//! Benchmark of outbound delivery and the WebSocket fan-out (`benches/server/delivery.sh`).
+//! Benchmark of outbound delivery at scale (`benches/server/delivery.sh`): a separately
+//! started release `fluxora-server` process, driven through its public API only, delivers to
+//! loopback receivers in this process, which verify every webhook's signature with the core
+//! and acknowledge it (204 or 200, alternating by endpoint).
 //!
-//! In one process, on loopback: a fluxora-server (SQLite in a temp dir, or PostgreSQL with
-//! `--database-url`), a webhook receiver that verifies every delivery with the core, and
-//! WebSocket clients.
+//! `--mode queued` (default): a backlog, then its drain.
+//! 1. An instance started with `--webhook-concurrency 0` (it serves the API, delivers
+//!    nothing) gets the endpoints registered (admin API) and `--events` chain events
+//!    (`stream.created`, one stream each) ingested in batches (`POST /internal/indexer/batches`);
+//!    the outbox then holds `events x endpoints` pending deliveries. The instance is stopped.
+//! 2. A delivering instance is started on the same database; the clock starts when it is
+//!    spawned. Reported: acknowledged webhooks per second over the drain (first to last
+//!    acknowledgement, and from the spawn), and the p50 / p99 of each webhook's time from the
+//!    spawn to its acknowledgement (its wait in the backlog included).
 //!
-//! 1. Delivery throughput: `--events` chain events (`stream.created`, batches of 100) are
-//!    ingested through `POST /internal/indexer/batches`; the clock stops when the receiver has
-//!    verified and acknowledged that many signed webhooks.
-//! 2. Fan-out: `--clients` WebSocket clients subscribe to one stream; `--updates` status
-//!    changes are made one after the other; each client's latency from the change request to
-//!    its update is recorded.
+//! `--mode live`: one delivering instance; events are ingested as fast as it accepts them
+//! while it delivers. Reported: acknowledged webhooks per second from the first batch sent
+//! to the last acknowledgement, and the p50 / p99 end-to-end latency of each webhook, from
+//! the sending of its event's batch to its acknowledgement.
 //!
-//! Prints one JSON line per part.
+//! Every delivery must verify and arrive exactly once (no crash here, so no redelivery): the
+//! run fails otherwise. Prints one JSON line.
 // A benchmark: any failure should stop it loudly.
 #![allow(clippy::unwrap_used)]
 
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use fluxora_server::cli::{Cli, Command};
-use fluxora_server::config::Config;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
+use tokio::process::{Child, Command};
 
 const API_KEY: &str = "bench-api-key-0123456789abcdef";
 const ADMIN_KEY: &str = "bench-admin-key-0123456789abcdef";
 const TOKEN: &str = "bench-indexer-token-0123456789";
+/// Events per ingested batch (the API takes up to 1,000).
+const BATCH: usize = 500;
 
 struct Args {
+    server_bin: String,
     events: usize,
-    clients: usize,
-    updates: usize,
+    endpoints: usize,
+    live: bool,
     database_url: Option<String>,
+    extra: Vec<String>,
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
-        events: 5000,
-        clients: 1000,
-        updates: 50,
+        server_bin: "target/release/fluxora-server".to_owned(),
+        events: 10_000,
+        endpoints: 1,
+        live: false,
         database_url: None,
+        extra: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_default();
         match flag.as_str() {
-            "--events" => args.events = value.parse().unwrap_or(args.events),
-            "--clients" => args.clients = value.parse().unwrap_or(args.clients),
-            "--updates" => args.updates = value.parse().unwrap_or(args.updates),
+            "--server-bin" => args.server_bin = value,
+            "--events" => args.events = value.parse().unwrap(),
+            "--endpoints" => args.endpoints = value.parse().unwrap(),
+            "--mode" => args.live = value == "live",
             "--database-url" => args.database_url = Some(value),
+            // Passed on to the delivering instance (e.g. `--server-arg --webhook-concurrency=256`).
+            "--server-arg" => args.extra.push(value),
             other => {
                 eprintln!("unknown flag {other}");
                 std::process::exit(2);
@@ -76,14 +90,22 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
-struct ReceiverState {
-    secret: OnceLock<String>,
-    verified: AtomicU64,
+/// What every receiver shares: the acknowledgements, as (instant, event number).
+struct Acks {
+    base: Instant,
+    live: bool,
+    times: Mutex<Vec<(f64, u32)>>,
     rejected: AtomicU64,
 }
 
+struct Receiver {
+    secret: OnceLock<String>,
+    answer: axum::http::StatusCode,
+    acks: Arc<Acks>,
+}
+
 async fn receive(
-    axum::extract::State(state): axum::extract::State<Arc<ReceiverState>>,
+    axum::extract::State(state): axum::extract::State<Arc<Receiver>>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> axum::http::StatusCode {
@@ -99,115 +121,200 @@ async fn receive(
         fluxora_server::util::unix_seconds(),
         &mut fluxora_webhooks::NoReplayGuard,
     );
-    if outcome.is_ok() {
-        state.verified.fetch_add(1, Ordering::Relaxed);
-        axum::http::StatusCode::OK
-    } else {
-        state.rejected.fetch_add(1, Ordering::Relaxed);
-        axum::http::StatusCode::UNAUTHORIZED
+    if !outcome.is_ok() {
+        state.acks.rejected.fetch_add(1, Ordering::Relaxed);
+        return axum::http::StatusCode::UNAUTHORIZED;
     }
+    // The event number, for the live mode's latency: stream `bench-s{k}`.
+    let k = if state.acks.live {
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        value["data"]["id"]
+            .as_str()
+            .and_then(|id| id.strip_prefix("bench-s"))
+            .and_then(|k| k.parse().ok())
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let at = state.acks.base.elapsed().as_secs_f64();
+    state.acks.times.lock().unwrap().push((at, k));
+    state.answer
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a server process on `port`, delivering with the `extra` flags, and waits until it
+/// answers.
+async fn spawn_server(args: &Args, store: &[String], port: u16, extra: &[String]) -> Child {
+    let mut command = Command::new(&args.server_bin);
+    command
+        .args([
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--api-keys",
+            API_KEY,
+            "--admin-api-keys",
+            ADMIN_KEY,
+            "--indexer-worker-token",
+            TOKEN,
+            "--rate-limit-per-minute",
+            "0",
+            "--api-key-rate-limit-per-minute",
+            "0",
+            // The loopback receivers only: traffic stays on this machine.
+            "--egress-allow",
+            "loopback",
+            "--egress-allow-ports",
+            "any",
+        ])
+        .args(store)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let child = command.spawn().expect("the server binary starts");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child
+}
+
+/// Stops a server process gracefully (SIGTERM) and waits for it.
+async fn stop_server(mut child: Child) {
+    if let Some(pid) = child.id() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(60), child.wait()).await;
+    let _ = child.kill().await;
+}
+
+fn batch_of(first: usize, events: usize) -> Value {
+    let list: Vec<Value> = (first..(first + BATCH).min(events))
+        .map(|k| {
+            let n = u32::try_from(k).unwrap();
+            json!({
+                "eventId": format!("bench-{k}"), "ledger": 1 + k / 100,
+                "ledgerHash": format!("h{}", k / 100), "streamId": format!("bench-s{k}"),
+                "type": "stream.created",
+                "payload": { "sender": account(2 * n), "recipient": account(2 * n + 1),
+                             "depositAmount": "100", "ratePerSecond": "0.001" },
+            })
+        })
+        .collect();
+    json!({ "events": list })
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args = parse_args();
-    let dir = std::env::temp_dir().join(format!("fluxora-deliverybench-{}", std::process::id()));
-    let mut argv: Vec<String> = [
-        "fluxora-server",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--api-keys",
-        API_KEY,
-        "--admin-api-keys",
-        ADMIN_KEY,
-        "--indexer-worker-token",
-        TOKEN,
-        "--rate-limit-per-minute",
-        "0",
-        "--api-key-rate-limit-per-minute",
-        "0",
-        "--ws-max-connections-per-ip",
-        "100000",
-        "--log-format",
-        "text",
-        // The loopback receivers only: traffic stays on this machine.
-        "--egress-allow",
-        "loopback",
-        "--egress-allow-ports",
-        "any",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    match &args.database_url {
-        Some(url) => argv.extend([
+    let run = format!(
+        "{}_{}",
+        std::process::id(),
+        fluxora_server::util::unix_millis()
+    );
+    let dir = std::env::temp_dir().join(format!("fluxora-deliverybench-{run}"));
+    let schema = format!("fxbench_{run}");
+    let store: Vec<String> = match &args.database_url {
+        Some(url) => vec![
             "--database-url".to_owned(),
             url.clone(),
             "--database-schema".to_owned(),
-            format!("fxbench_{}", std::process::id()),
-        ]),
-        None => argv.extend(["--data-dir".to_owned(), dir.display().to_string()]),
-    }
-    let Some(Command::Serve(serve)) = Cli::parse_from(argv).command else {
-        unreachable!("serve")
+            schema.clone(),
+        ],
+        None => vec!["--data-dir".to_owned(), dir.display().to_string()],
     };
-    let config = Config::from_args(&serve).expect("configuration");
-    let backend = config.database.backend();
-    let server = fluxora_server::start(config).await.expect("server starts");
-    let base = format!("http://{}", server.addr);
-    let client = reqwest::Client::new();
-
-    // The receiver.
-    let state = Arc::new(ReceiverState {
-        secret: OnceLock::new(),
-        verified: AtomicU64::new(0),
+    let backend = if args.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let expected = args.events * args.endpoints;
+    let acks = Arc::new(Acks {
+        base: Instant::now(),
+        live: args.live,
+        times: Mutex::new(Vec::with_capacity(expected)),
         rejected: AtomicU64::new(0),
     });
-    let router = axum::Router::new()
-        .route("/hook", axum::routing::post(receive))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let registered: Value = client
-        .post(format!("{base}/api/admin/webhooks/endpoints"))
-        .bearer_auth(ADMIN_KEY)
-        .json(&json!({ "url": hook }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let _ = state
-        .secret
-        .set(registered["data"]["secret"].as_str().unwrap().to_owned());
 
-    // 1. Events ingested -> webhooks acknowledged.
-    let started = Instant::now();
-    let mut n = 0u32;
-    while (n as usize) < args.events {
-        let events: Vec<Value> = (0..100)
-            .take_while(|i| ((n + i) as usize) < args.events)
-            .map(|i| {
-                let k = n + i;
-                json!({
-                    "eventId": format!("bench-{k}"), "ledger": 1 + u64::from(k / 100),
-                    "ledgerHash": format!("h{}", k / 100), "streamId": format!("bench-s{k}"),
-                    "type": "stream.created",
-                    "payload": { "sender": account(2 * k), "recipient": account(2 * k + 1),
-                                 "depositAmount": "100", "ratePerSecond": "0.001" },
-                })
-            })
-            .collect();
-        n += events.len() as u32;
+    // The receivers, one port each.
+    let mut receivers = Vec::new();
+    for n in 0..args.endpoints {
+        let state = Arc::new(Receiver {
+            secret: OnceLock::new(),
+            answer: if n % 2 == 0 {
+                axum::http::StatusCode::NO_CONTENT
+            } else {
+                axum::http::StatusCode::OK
+            },
+            acks: acks.clone(),
+        });
+        let router = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        receivers.push((state, url));
+    }
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let delivering: Vec<String> = args.extra.clone();
+    let quiet = vec!["--webhook-concurrency".to_owned(), "0".to_owned()];
+    let mut server = spawn_server(
+        &args,
+        &store,
+        port,
+        if args.live { &delivering } else { &quiet },
+    )
+    .await;
+    let client = reqwest::Client::new();
+    for (state, url) in &receivers {
+        let registered: Value = client
+            .post(format!("{base}/api/admin/webhooks/endpoints"))
+            .bearer_auth(ADMIN_KEY)
+            .json(&json!({ "url": url }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let _ = state
+            .secret
+            .set(registered["data"]["secret"].as_str().unwrap().to_owned());
+    }
+
+    let mut sent_at = Vec::new();
+    let ingest_started = Instant::now();
+    let ingest_base = acks.base.elapsed().as_secs_f64();
+    for first in (0..args.events).step_by(BATCH) {
+        sent_at.push(acks.base.elapsed().as_secs_f64());
         let response = client
             .post(format!("{base}/internal/indexer/batches"))
             .bearer_auth(TOKEN)
-            .json(&json!({ "events": events }))
+            .json(&batch_of(first, args.events))
             .send()
             .await
             .unwrap();
@@ -218,126 +325,69 @@ async fn main() {
             response.text().await.unwrap_or_default()
         );
     }
-    let ingested = started.elapsed();
-    while state.verified.load(Ordering::Relaxed) < args.events as u64 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let delivered = started.elapsed();
-    println!(
-        "{}",
-        json!({
-            "part": "delivery", "backend": backend, "events": args.events,
-            "ingestSeconds": ingested.as_secs_f64(),
-            "deliveredSeconds": delivered.as_secs_f64(),
-            "eventsToAckedWebhooksPerSecond": args.events as f64 / delivered.as_secs_f64(),
-            "rejectedByReceiver": state.rejected.load(Ordering::Relaxed),
-        })
-    );
+    let ingest_seconds = ingest_started.elapsed().as_secs_f64();
 
-    // 2. WebSocket fan-out.
-    let stream = "bench-fanout";
-    let created = client
-        .post(format!("{base}/internal/indexer/batches"))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "events": [{
-            "eventId": "bench-fanout-created", "ledger": 1_000_000, "ledgerHash": "hf",
-            "streamId": stream, "type": "stream.created",
-            "payload": { "sender": account(1), "recipient": account(3),
-                         "depositAmount": "1", "ratePerSecond": "0" },
-        }] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status().as_u16(), 200);
-    let sent: Arc<Mutex<Vec<Instant>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
-    let ws_url = format!("ws://{}/ws/streams", server.addr);
-    let mut readers = Vec::new();
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.clients);
-    for _ in 0..args.clients {
-        let (mut socket, _) = tokio_tungstenite::connect_async(ws_url.as_str())
-            .await
-            .expect("websocket connect");
-        let (sent, latencies, ready, updates) = (
-            sent.clone(),
-            latencies.clone(),
-            ready_tx.clone(),
-            args.updates,
+    let drain_base = if args.live {
+        ingest_base
+    } else {
+        stop_server(server).await;
+        let at = acks.base.elapsed().as_secs_f64();
+        server = spawn_server(&args, &store, port, &delivering).await;
+        at
+    };
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    while acks.times.lock().unwrap().len() < expected {
+        assert!(Instant::now() < deadline, "the drain did not finish");
+        assert_eq!(
+            acks.rejected.load(Ordering::Relaxed),
+            0,
+            "a webhook failed to verify"
         );
-        readers.push(tokio::spawn(async move {
-            socket
-                .send(Message::text(
-                    json!({ "type": "subscribe", "streamId": stream }).to_string(),
-                ))
-                .await
-                .unwrap();
-            let mut seen = 0;
-            while seen < updates {
-                let text = match socket.next().await {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(_)) => continue,
-                    Some(Err(_)) | None => panic!("a fan-out client lost its connection"),
-                };
-                let value: Value = serde_json::from_str(text.as_str()).unwrap();
-                if value["type"] == "subscribed" {
-                    let _ = ready.send(()).await;
-                } else if value["type"] == "stream_update" {
-                    let at = sent.lock().unwrap()[seen];
-                    latencies
-                        .lock()
-                        .unwrap()
-                        .push(at.elapsed().as_secs_f64() * 1000.0);
-                    seen += 1;
-                }
-            }
-        }));
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    for _ in 0..args.clients {
-        ready_rx.recv().await;
-    }
-    let fanout_started = Instant::now();
-    for k in 0..args.updates {
-        let status = if k % 2 == 0 {
-            "stream.paused"
-        } else {
-            "stream.resumed"
-        };
-        sent.lock().unwrap().push(Instant::now());
-        let response = client
-            .post(format!("{base}/internal/indexer/batches"))
-            .bearer_auth(TOKEN)
-            .json(&json!({ "events": [{
-                "eventId": format!("bench-fanout-{k}"), "ledger": 1_000_001 + k as u64,
-                "ledgerHash": format!("hf{k}"), "streamId": stream, "type": status, "payload": {},
-            }] }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-    }
-    for reader in readers {
-        reader.await.unwrap();
-    }
-    let elapsed = fanout_started.elapsed();
-    let mut sorted = latencies.lock().unwrap().clone();
-    sorted.sort_by(f64::total_cmp);
+    // Anything more would be a duplicate.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop_server(server).await;
+    let times = acks.times.lock().unwrap().clone();
+    assert_eq!(times.len(), expected, "every webhook exactly once");
+    assert_eq!(acks.rejected.load(Ordering::Relaxed), 0);
+
+    let first = times.iter().map(|t| t.0).fold(f64::MAX, f64::min);
+    let last = times.iter().map(|t| t.0).fold(0.0, f64::max);
+    let mut latencies: Vec<f64> = times
+        .iter()
+        .map(|(at, k)| {
+            let from = if args.live {
+                sent_at[*k as usize / BATCH]
+            } else {
+                drain_base
+            };
+            (at - from) * 1000.0
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let total = last - drain_base;
     println!(
         "{}",
         json!({
-            "part": "websocket_fanout", "backend": backend, "clients": args.clients,
-            "updates": args.updates, "messages": sorted.len(),
-            "seconds": elapsed.as_secs_f64(),
-            "messagesPerSecond": sorted.len() as f64 / elapsed.as_secs_f64(),
-            "latencyMsP50": percentile(&sorted, 0.5),
-            "latencyMsP99": percentile(&sorted, 0.99),
+            "backend": backend, "mode": if args.live { "live" } else { "queued" },
+            "events": args.events, "endpoints": args.endpoints, "webhooks": expected,
+            "ingestSeconds": ingest_seconds,
+            "ingestEventsPerSecond": args.events as f64 / ingest_seconds,
+            "seconds": total,
+            "webhooksPerSecond": expected as f64 / total,
+            "firstToLastAckSeconds": last - first,
+            "firstToLastAckPerSecond": (expected as f64 - 1.0) / (last - first).max(1e-9),
+            "latencyMsP50": percentile(&latencies, 0.5),
+            "latencyMsP99": percentile(&latencies, 0.99),
+            "serverArgs": args.extra,
         })
     );
-    server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(url) = &args.database_url {
         use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
         if let Ok(mut conn) = sqlx::AnyConnection::connect(url).await {
-            let schema = format!("fxbench_{}", std::process::id());
             let _ = conn
                 .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
                 .await;

@@ -18,6 +18,8 @@ use crate::ws::WsConfig;
 
 /// Largest batch of a historical-event replay.
 pub const MAX_REPLAY_BATCH_SIZE: u32 = 10_000;
+/// Largest `WEBHOOK_CONCURRENCY` / `WEBHOOK_ENDPOINT_CONCURRENCY`.
+pub const MAX_DELIVERY_CONCURRENCY: u32 = 4096;
 
 /// Which database the server uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -348,6 +350,16 @@ impl Config {
                 "WEBHOOK_POLL_INTERVAL_MS must be between 10 and 60000",
             ));
         }
+        if args.webhook_concurrency > MAX_DELIVERY_CONCURRENCY {
+            return Err(invalid(format!(
+                "WEBHOOK_CONCURRENCY must be between 0 and {MAX_DELIVERY_CONCURRENCY}"
+            )));
+        }
+        if !(1..=MAX_DELIVERY_CONCURRENCY).contains(&args.webhook_endpoint_concurrency) {
+            return Err(invalid(format!(
+                "WEBHOOK_ENDPOINT_CONCURRENCY must be between 1 and {MAX_DELIVERY_CONCURRENCY}"
+            )));
+        }
         if args.webhook_circuit_failures == 0 {
             return Err(invalid("WEBHOOK_CIRCUIT_FAILURES must be at least 1"));
         }
@@ -358,6 +370,8 @@ impl Config {
             breaker_threshold: args.webhook_circuit_failures,
             breaker_cooldown: Duration::from_secs(args.webhook_circuit_cooldown_seconds),
             retry_rps: args.webhook_retry_rps,
+            concurrency: args.webhook_concurrency as usize,
+            endpoint_concurrency: args.webhook_endpoint_concurrency as usize,
         };
         if args.ws_ping_interval_seconds == 0 {
             return Err(invalid("WS_PING_INTERVAL_SECONDS must be at least 1"));

@@ -98,6 +98,14 @@ pub struct ServeOptions {
     /// How often the outbox is polled for due deliveries, in milliseconds.
     #[arg(long, env = "WEBHOOK_POLL_INTERVAL_MS", default_value_t = 1000)]
     pub webhook_poll_interval_ms: u64,
+    /// Outbound deliveries in flight on this instance, across endpoints (0: this instance
+    /// delivers nothing, e.g. an API-only replica; the outbox still fills).
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 128)]
+    pub webhook_concurrency: u32,
+    /// Outbound deliveries in flight to one endpoint on this instance (also the size of its
+    /// pool of kept-alive connections).
+    #[arg(long, env = "WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 32)]
+    pub webhook_endpoint_concurrency: u32,
     /// Consecutive retryable failures that open an endpoint's circuit.
     #[arg(long, env = "WEBHOOK_CIRCUIT_FAILURES", default_value_t = 5)]
     pub webhook_circuit_failures: u32,

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_keys",
         include_str!("../../migrations/0008_api_keys.sql"),
     ),
+    (
+        9,
+        "delivery_queue",
+        include_str!("../../migrations/0009_delivery_queue.sql"),
+    ),
 ];
 
 /// Held for one transaction; serializes migrators across every instance sharing the database.

@@ -62,6 +62,9 @@ pub struct Db {
     pub backend: Backend,
     /// The replay store's group commit, started on first use (inside the runtime).
     replay_group: std::sync::Arc<std::sync::OnceLock<crate::store::replay::GroupCommit>>,
+    /// Taken around the write transactions of the hot paths (delivery claims and records,
+    /// chain batches, replay batches) on SQLite: see [`Db::write_turn`].
+    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Why the database could not be opened.
@@ -163,6 +166,7 @@ impl Db {
             pool,
             backend,
             replay_group: std::sync::Arc::default(),
+            writes: std::sync::Arc::default(),
         };
         migrate(&db)
             .await
@@ -173,7 +177,11 @@ impl Db {
     /// The replay store's group commit over this pool (its writer tasks start on first use).
     pub fn replay_group(&self) -> &crate::store::replay::GroupCommit {
         self.replay_group.get_or_init(|| {
-            crate::store::replay::GroupCommit::start(self.pool.clone(), self.backend)
+            crate::store::replay::GroupCommit::start(
+                self.pool.clone(),
+                self.backend,
+                self.writes.clone(),
+            )
         })
     }
 
@@ -182,6 +190,17 @@ impl Db {
         sqlx::query_scalar(&format!("SELECT {}", self.backend.now_millis_sql()))
             .fetch_one(&self.pool)
             .await
+    }
+
+    /// On SQLite, this process's turn to write (`None` on PostgreSQL, whose writers run
+    /// side by side). SQLite has one writer; writers that meet on its lock wait in the busy
+    /// handler, which sleeps in steps of up to 100 ms. Queuing them here instead hands the
+    /// lock over at once.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writes.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// A trivial round trip, for readiness checks.

@@ -1,11 +1,20 @@
 //! Outbound webhook delivery: the [worker](worker) that drains the outbox, the retry
 //! schedule, the per-endpoint [circuit breaker](breaker) and the classification of answers.
 //!
+//! The worker is a pipeline: it claims due rows in batches (bounded by the free
+//! [capacity](capacity), global and per endpoint), runs each [attempt](attempt) on its
+//! endpoint's kept-alive [client](clients), and hands the outcome to the
+//! [recorder](recorder), which writes finished attempts many per transaction.
+//!
 //! Every attempt is signed afresh with the core (`Signer`): a new `x-fluxora-timestamp`, the
 //! same `x-fluxora-delivery-id`. Logs name only the delivery id, the event type, the attempt
 //! number and the status code: never the URL, the payload, the signature or the secret.
 
+mod attempt;
 mod breaker;
+mod capacity;
+mod clients;
+mod recorder;
 mod resilience;
 mod shared;
 mod worker;
@@ -21,8 +30,6 @@ pub use worker::spawn_worker;
 pub const MAX_ATTEMPTS: i64 = 5;
 /// The backoff never exceeds this many times the base (60 s with the default 1 s base).
 pub const MAX_BACKOFF_FACTOR: u64 = 60;
-/// Deliveries in flight per instance.
-pub const CONCURRENCY: usize = 16;
 /// Dead-letter reason: every attempt failed with a retryable error.
 pub const REASON_RETRIES_EXHAUSTED: &str = "retries_exhausted";
 /// Dead-letter reason: the receiver answered a status that is not retried (4xx, 3xx).
@@ -43,6 +50,10 @@ pub struct DeliveryConfig {
     pub breaker_cooldown: Duration,
     /// Retries per consumer per second (`WEBHOOK_RETRY_RPS`), across instances with Redis.
     pub retry_rps: u32,
+    /// Attempts in flight on this instance (`WEBHOOK_CONCURRENCY`; 0: no delivery here).
+    pub concurrency: usize,
+    /// Attempts in flight to one endpoint on this instance (`WEBHOOK_ENDPOINT_CONCURRENCY`).
+    pub endpoint_concurrency: usize,
 }
 
 impl DeliveryConfig {

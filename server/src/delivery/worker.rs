@@ -1,38 +1,35 @@
-//! The delivery worker: claims due outbox rows, signs each attempt afresh, posts it under the
-//! egress policy and records the outcome.
+//! The delivery worker: claims due outbox rows in batches sized by its free slots, starts
+//! one attempt per row and hands the outcomes to the recorder. It claims again as soon as
+//! enough slots are free while rows are due, and otherwise when something may have become
+//! due: a change made on this instance, a batch of outcomes written (rows waiting behind a
+//! delivered one), or the poll interval (retries, other instances' changes).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fluxora_webhooks::{
-    HEADER_DELIVERY_ID, HEADER_EVENT, HEADER_SIGNATURE, HEADER_TIMESTAMP, Signer,
-};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::{
-    CONCURRENCY, DeliveryConfig, MAX_ATTEMPTS, REASON_REJECTED, REASON_RETRIES_EXHAUSTED,
-    Resilience, Verdict, backoff, classify, error_code, random_unit,
-};
+use super::attempt::{Context, after, attempt};
+use super::capacity::Capacity;
+use super::clients::Clients;
+use super::recorder::spawn_recorder;
+use super::{DeliveryConfig, Resilience};
 use crate::db::{Backend, Db};
 use crate::metrics::Metrics;
-use crate::store::endpoints;
-use crate::store::outbox::{self, Attempt, AttemptResult, Claimed};
-use crate::util::{random_hex, unix_millis, unix_seconds};
+use crate::store::endpoints::{self, Target};
+use crate::store::outbox::{self, Claimed, Settled};
+use crate::util::{random_hex, unix_millis};
 
-/// What the worker shares with its tasks.
-#[derive(Debug)]
-struct Worker {
-    db: Db,
-    metrics: Arc<Metrics>,
-    config: DeliveryConfig,
-    client: reqwest::Client,
-    resilience: Arc<Resilience>,
-    egress: Arc<crate::egress::EgressPolicy>,
-}
+/// A claim slower than this suggests the planner lacks statistics of the outbox.
+const SLOW_CLAIM: Duration = Duration::from_millis(20);
+/// While a backlog lasts (or claims are slow), the outbox's statistics are refreshed this
+/// often: a backlog is a table that changes faster than autovacuum looks at it.
+const STATISTICS_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the delivery worker; it stops when `shutdown` becomes true, letting attempts in
-/// flight finish.
+/// flight finish and their outcomes be written.
 pub fn spawn_worker(
     db: Db,
     metrics: Arc<Metrics>,
@@ -40,23 +37,13 @@ pub fn spawn_worker(
     resilience: Arc<Resilience>,
     wakeup: Arc<Notify>,
     egress: Arc<crate::egress::EgressPolicy>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            // Names resolve to the addresses the egress policy allows, and no others.
-            .dns_resolver(Arc::new(crate::egress::PolicyResolver(egress.clone())))
-            .user_agent(concat!("fluxora-server/", env!("CARGO_PKG_VERSION")))
-            .build()
-        {
-            Ok(client) => client,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot build the delivery client; deliveries stop");
-                return;
-            }
-        };
+        if config.concurrency == 0 {
+            tracing::info!("WEBHOOK_CONCURRENCY is 0: this instance delivers no webhooks");
+            return;
+        }
         if db.backend == Backend::Sqlite {
             // One instance per SQLite file: a lease still held was held by a process that died.
             match outbox::release_all_leases(&db).await {
@@ -65,215 +52,168 @@ pub fn spawn_worker(
                 Err(err) => tracing::warn!(error = %err, "cannot release old leases"),
             }
         }
-        let worker = Arc::new(Worker {
-            db,
+        let context = Arc::new(Context {
             metrics,
             config,
-            client,
             resilience,
-            egress,
+            egress: egress.clone(),
         });
-        let owner = format!("wk_{}", random_hex(8));
-        let slots = Arc::new(Semaphore::new(CONCURRENCY));
+        let (settled, queue) = mpsc::unbounded_channel();
+        let written = Arc::new(Notify::new());
+        let recorder = spawn_recorder(db.clone(), queue, written.clone());
+        let worker = Worker {
+            capacity: Arc::new(Capacity::new(
+                config.concurrency,
+                config.endpoint_concurrency,
+            )),
+            clients: Clients::new(config.timeout, config.endpoint_concurrency, egress),
+            targets: HashMap::new(),
+            analyzed: None,
+            owner: format!("wk_{}", random_hex(8)),
+            db,
+            context,
+            settled,
+        };
+        worker.run(wakeup, written, shutdown).await;
+        let _ = recorder.await;
+        tracing::info!("delivery worker stopped");
+    })
+}
+
+/// The claiming loop's state.
+struct Worker {
+    db: Db,
+    context: Arc<Context>,
+    capacity: Arc<Capacity>,
+    clients: Clients,
+    /// The enabled endpoints as of the last claim.
+    targets: HashMap<String, Target>,
+    /// When the outbox's statistics were last refreshed.
+    analyzed: Option<Instant>,
+    owner: String,
+    settled: mpsc::UnboundedSender<Settled>,
+}
+
+impl Worker {
+    async fn run(
+        mut self,
+        wakeup: Arc<Notify>,
+        written: Arc<Notify>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let mut tasks = JoinSet::new();
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let free = slots.available_permits();
-            let mut claimed_all = false;
-            if free > 0 {
-                let now = unix_millis();
-                let lease = i64::try_from(config.lease().as_millis()).unwrap_or(60_000);
-                match outbox::claim(&worker.db, &owner, now, now + lease, free as u32).await {
-                    Ok(rows) => {
-                        claimed_all = !rows.is_empty() && rows.len() == free;
-                        for row in rows {
-                            let Ok(permit) = slots.clone().acquire_owned().await else {
-                                break;
-                            };
-                            let worker = worker.clone();
-                            tasks.spawn(async move {
-                                worker.deliver(row).await;
-                                drop(permit);
-                            });
-                        }
-                    }
-                    Err(err) => tracing::warn!(error = %err, "claiming deliveries failed"),
-                }
-            }
-            if claimed_all {
-                // Every slot is busy: wait for one to free up.
-                tokio::select! {
-                    _ = shutdown.changed() => {}
-                    _ = tasks.join_next() => {}
-                }
-                continue;
-            }
+            while tasks.try_join_next().is_some() {}
+            let more_due = self.claim_round(&mut tasks).await;
+            let poll = self.context.config.poll_interval;
             tokio::select! {
                 _ = shutdown.changed() => {}
                 () = wakeup.notified() => {}
-                () = tokio::time::sleep(config.poll_interval) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                () = written.notified() => {}
+                // Rows are due: claim again as slots free up, without waiting for a poll.
+                Some(_) = tasks.join_next(), if more_due => {}
+                () = tokio::time::sleep(poll), if !more_due => {}
             }
         }
         while tasks.join_next().await.is_some() {}
-        tracing::info!("delivery worker stopped");
-    })
-}
+    }
 
-impl Worker {
-    async fn deliver(&self, row: Claimed) {
-        let defer = |wait: Duration| {
-            unix_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2)
+    /// Claims what the free slots allow, if worth it, and starts the attempts. True when the
+    /// claim was full (more rows are likely due) or too small to be worth making yet.
+    async fn claim_round(&mut self, tasks: &mut JoinSet<()>) -> bool {
+        let plan = self.capacity.plan(self.targets.keys());
+        let floor = self.capacity.batch_floor(self.targets.len().max(1));
+        let idle = self.capacity.in_flight() == 0;
+        if !self.targets.is_empty() && !idle && plan.limit < floor {
+            return true;
+        }
+        match endpoints::enabled_targets(&self.db).await {
+            Ok(targets) => self.targets = targets.into_iter().collect(),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot load the endpoints");
+                return false;
+            }
+        }
+        let targets = &self.targets;
+        self.clients
+            .retain(|endpoint| targets.contains_key(endpoint));
+        let plan = self.capacity.plan(self.targets.keys());
+        if plan.limit == 0 {
+            return !idle;
+        }
+        let now = unix_millis();
+        let lease = i64::try_from(self.context.config.lease().as_millis()).unwrap_or(60_000);
+        let endpoints: Vec<&str> = plan.endpoints.iter().map(String::as_str).collect();
+        let started = Instant::now();
+        let claimed = {
+            let _turn = self.db.write_turn().await;
+            let limit = u32::try_from(plan.limit).unwrap_or(u32::MAX);
+            outbox::claim(&self.db, &self.owner, now, now + lease, limit, &endpoints).await
         };
-        let target = match endpoints::target(&self.db, &row.endpoint_id).await {
-            Ok(Some(target)) if target.enabled => target,
-            Ok(_) => {
-                let _ = outbox::release(&self.db, &row.id, defer(self.config.poll_interval)).await;
-                return;
+        let full = claimed.as_ref().is_ok_and(|rows| rows.len() == plan.limit);
+        if (full || started.elapsed() > SLOW_CLAIM)
+            && self
+                .analyzed
+                .is_none_or(|at| at.elapsed() > STATISTICS_EVERY)
+        {
+            self.analyzed = Some(Instant::now());
+            // Beside the claims, not in their way: it reads a sample of the table.
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                if let Err(err) = outbox::refresh_statistics(&db).await {
+                    tracing::warn!(error = %err, "cannot refresh the outbox statistics");
+                }
+            });
+        }
+        match claimed {
+            Ok(rows) => {
+                let full = rows.len() == plan.limit;
+                for row in rows {
+                    self.start(row, tasks);
+                }
+                full
             }
             Err(err) => {
-                tracing::warn!(delivery_id = %row.id, error = %err, "cannot load the endpoint");
-                let _ = outbox::release(&self.db, &row.id, defer(self.config.poll_interval)).await;
+                tracing::warn!(error = %err, "claiming deliveries failed");
+                false
+            }
+        }
+    }
+
+    /// Starts the attempt of `row`, or hands it back when it cannot go now.
+    fn start(&mut self, row: Claimed, tasks: &mut JoinSet<()>) {
+        let poll = self.context.config.poll_interval;
+        let Some(target) = self.targets.get(&row.endpoint_id).cloned() else {
+            // Disabled or deleted since the claim began.
+            let _ = self.settled.send(Settled::Released(row, after(poll)));
+            return;
+        };
+        if !self.capacity.take(&row.endpoint_id) {
+            let _ = self.settled.send(Settled::Released(row, unix_millis()));
+            return;
+        }
+        let client = match self.clients.get(&row.endpoint_id, &target.url) {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot build a delivery client");
+                self.capacity.give_back(&row.endpoint_id);
+                let _ = self.settled.send(Settled::Released(row, after(poll)));
                 return;
             }
         };
-        let retry = row.attempts > 0;
-        if let Err(wait) = self
-            .resilience
-            .admit(&row.endpoint_id, &target.url, retry)
-            .await
-        {
-            let _ = outbox::release(&self.db, &row.id, defer(wait)).await;
-            return;
-        }
-        let number = row.attempts + 1;
-        let timestamp = unix_seconds().to_string();
-        let signature = Signer::new(target.secret.as_bytes())
-            .sign(timestamp.as_bytes(), row.payload.as_bytes());
-        let at_ms = unix_millis();
-        let started = Instant::now();
-        // A literal IP host never goes through the resolver: the policy checks it here.
-        let refused = reqwest::Url::parse(&target.url)
-            .map_err(|_| crate::egress::Refusal::NoAllowedAddress)
-            .and_then(|url| self.egress.check_url(&url))
-            .err();
-        let sent = match refused {
-            Some(_) => None,
-            None => Some(
-                self.client
-                    .post(target.url.as_str())
-                    .header("content-type", "application/json")
-                    .header(HEADER_DELIVERY_ID, row.id.as_str())
-                    .header(HEADER_TIMESTAMP, timestamp.as_str())
-                    .header(HEADER_SIGNATURE, signature.as_str())
-                    .header(HEADER_EVENT, row.event_type.as_str())
-                    .body(row.payload.clone())
-                    .send()
-                    .await,
-            ),
-        };
-        let (status_code, verdict, outcome, error) = match sent {
-            None => (
-                None,
-                Verdict::Permanent,
-                "egress_refused",
-                Some("egress_refused"),
-            ),
-            Some(Ok(mut response)) => {
-                let status = response.status().as_u16();
-                let code = if status == 409 {
-                    let mut body = Vec::new();
-                    while let Ok(Some(chunk)) = response.chunk().await {
-                        body.extend_from_slice(&chunk);
-                        if body.len() > 65_536 {
-                            break;
-                        }
-                    }
-                    error_code(&body)
-                } else {
-                    None
-                };
-                let verdict = classify(status, code.as_deref());
-                let outcome = match verdict {
-                    Verdict::Delivered => "delivered",
-                    Verdict::AlreadyDelivered => "duplicate_delivery",
-                    Verdict::Retryable => "retryable_status",
-                    Verdict::Permanent => "permanent_status",
-                };
-                (Some(status), verdict, outcome, None)
-            }
-            Some(Err(err)) if err.is_timeout() => {
-                (None, Verdict::Retryable, "timeout", Some("timeout"))
-            }
-            Some(Err(err)) if err.is_connect() => (
-                None,
-                Verdict::Retryable,
-                "network_error",
-                Some("connect_error"),
-            ),
-            Some(Err(_)) => (
-                None,
-                Verdict::Retryable,
-                "network_error",
-                Some("request_error"),
-            ),
-        };
-        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        self.metrics.record_delivery_attempt(outcome);
-        let result = match verdict {
-            Verdict::Delivered | Verdict::AlreadyDelivered => {
-                self.resilience.success(&row.endpoint_id, &target.url).await;
-                AttemptResult::Delivered
-            }
-            Verdict::Permanent => {
-                self.resilience.success(&row.endpoint_id, &target.url).await;
-                AttemptResult::Dead(REASON_REJECTED)
-            }
-            Verdict::Retryable => {
-                self.resilience.failure(&row.endpoint_id, &target.url).await;
-                if number >= MAX_ATTEMPTS {
-                    AttemptResult::Dead(REASON_RETRIES_EXHAUSTED)
-                } else {
-                    AttemptResult::Retry(defer(backoff(
-                        self.config.retry_base,
-                        number,
-                        random_unit(),
-                    )))
-                }
-            }
-        };
-        tracing::info!(
-            delivery_id = %row.id,
-            event_type = %row.event_type,
-            attempt = number,
-            status_code = status_code.map_or(0, i64::from),
-            "webhook delivery attempt"
+        let (context, capacity, settled) = (
+            self.context.clone(),
+            self.capacity.clone(),
+            self.settled.clone(),
         );
-        if let AttemptResult::Dead(reason) = &result {
-            tracing::warn!(
-                delivery_id = %row.id,
-                event_type = %row.event_type,
-                attempt = number,
-                status_code = status_code.map_or(0, i64::from),
-                reason,
-                "webhook delivery dead-lettered"
-            );
-        }
-        let attempt = Attempt {
-            id: &row.id,
-            number,
-            at_ms,
-            duration_ms,
-            status_code,
-            outcome,
-            error,
-            result,
-        };
-        if let Err(err) = outbox::record(&self.db, &attempt).await {
-            // The lease runs out and the row is attempted again: at least once.
-            tracing::warn!(delivery_id = %row.id, error = %err, "cannot record a delivery attempt");
-        }
+        tasks.spawn(async move {
+            let endpoint = row.endpoint_id.clone();
+            let outcome = attempt(&context, row, &target, &client).await;
+            capacity.give_back(&endpoint);
+            let _ = settled.send(outcome);
+        });
     }
 }

@@ -126,11 +126,17 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the writer tasks; they end when this handle is dropped, after the queue drains.
-    pub fn start(pool: AnyPool, backend: Backend) -> Self {
+    /// On SQLite each batch takes `turn`, the process's write turn (see `Db::write_turn`).
+    pub fn start(pool: AnyPool, backend: Backend, turn: Arc<Mutex<()>>) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers(backend) {
-            tokio::spawn(write_batches(pool.clone(), backend, receiver.clone()));
+            let writer = Writer {
+                pool: pool.clone(),
+                backend,
+                turn: turn.clone(),
+            };
+            tokio::spawn(writer.write_batches(receiver.clone()));
         }
         Self { queue, pool }
     }
@@ -221,34 +227,83 @@ fn settled(answer: Answer) -> Result<bool, sqlx::Error> {
     }
 }
 
-/// One writer: takes a batch, writes it, answers it, until the queue is closed and empty.
-async fn write_batches(pool: AnyPool, backend: Backend, queue: Arc<Mutex<mpsc::Receiver<Op>>>) {
-    let mut waiting: VecDeque<Op> = VecDeque::new();
-    loop {
-        // With operations of its own still waiting this writer never blocks on the queue:
-        // another writer may hold it while waiting for operations that only come once
-        // these are answered.
-        let queue = if waiting.is_empty() {
-            Some(queue.lock().await)
-        } else {
-            queue.try_lock().ok()
-        };
-        if let Some(mut queue) = queue {
-            if waiting.is_empty() {
-                match queue.recv().await {
-                    Some(op) => waiting.push_back(op),
-                    None => return,
+/// One writer task's database.
+struct Writer {
+    pool: AnyPool,
+    backend: Backend,
+    turn: Arc<Mutex<()>>,
+}
+
+impl Writer {
+    /// One writer: takes a batch, writes it, answers it, until the queue is closed and empty.
+    async fn write_batches(self, queue: Arc<Mutex<mpsc::Receiver<Op>>>) {
+        let mut waiting: VecDeque<Op> = VecDeque::new();
+        loop {
+            // With operations of its own still waiting this writer never blocks on the queue:
+            // another writer may hold it while waiting for operations that only come once
+            // these are answered.
+            let queue = if waiting.is_empty() {
+                Some(queue.lock().await)
+            } else {
+                queue.try_lock().ok()
+            };
+            if let Some(mut queue) = queue {
+                if waiting.is_empty() {
+                    match queue.recv().await {
+                        Some(op) => waiting.push_back(op),
+                        None => return,
+                    }
+                }
+                while waiting.len() < MAX_BATCH {
+                    match queue.try_recv() {
+                        Ok(op) => waiting.push_back(op),
+                        Err(_) => break,
+                    }
                 }
             }
-            while waiting.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(op) => waiting.push_back(op),
-                    Err(_) => break,
+            let batch = take_batch(&mut waiting);
+            self.write_batch(batch).await;
+        }
+    }
+
+    /// Writes one batch and answers it: in one transaction on SQLite, in one statement per
+    /// group on PostgreSQL (see [`postgres`]). When the database cannot be reached every
+    /// operation gets that error; any other failure (a deadlock between instances, say) runs
+    /// the operations again one by one, so one bad row never fails its neighbours.
+    async fn write_batch(&self, batch: Vec<Op>) {
+        let (pool, backend) = (&self.pool, self.backend);
+        let written = async {
+            match backend {
+                Backend::Sqlite => {
+                    let _turn = self.turn.lock().await;
+                    let mut tx = pool.begin().await?;
+                    let answers = apply(&mut tx, backend, &batch).await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(answers)
+                }
+                Backend::Postgres => apply(&mut *pool.acquire().await?, backend, &batch).await,
+            }
+        }
+        .await;
+        match written {
+            Ok(answers) => {
+                for (op, answer) in batch.into_iter().zip(answers) {
+                    let _ = op.reply.send(Ok(answer));
+                }
+            }
+            Err(err) if crate::db::is_unavailable(&err) => {
+                for op in batch {
+                    let _ = op.reply.send(Err(unavailable(&err)));
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, size = batch.len(), "replay batch failed; writing its operations one by one");
+                for op in batch {
+                    let answer = op.run_alone(pool).await;
+                    let _ = op.reply.send(answer);
                 }
             }
         }
-        let batch = take_batch(&mut waiting);
-        write_batch(&pool, backend, batch).await;
     }
 }
 
@@ -277,44 +332,6 @@ fn take_batch(waiting: &mut VecDeque<Op>) -> Vec<Op> {
     }
     *waiting = later;
     batch
-}
-
-/// Writes one batch and answers it: in one transaction on SQLite, in one statement per
-/// group on PostgreSQL (see [`postgres`]). When the database cannot be reached every
-/// operation gets that error; any other failure (a deadlock between instances, say) runs
-/// the operations again one by one, so one bad row never fails its neighbours.
-async fn write_batch(pool: &AnyPool, backend: Backend, batch: Vec<Op>) {
-    let written = async {
-        match backend {
-            Backend::Sqlite => {
-                let mut tx = pool.begin().await?;
-                let answers = apply(&mut tx, backend, &batch).await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(answers)
-            }
-            Backend::Postgres => apply(&mut *pool.acquire().await?, backend, &batch).await,
-        }
-    }
-    .await;
-    match written {
-        Ok(answers) => {
-            for (op, answer) in batch.into_iter().zip(answers) {
-                let _ = op.reply.send(Ok(answer));
-            }
-        }
-        Err(err) if crate::db::is_unavailable(&err) => {
-            for op in batch {
-                let _ = op.reply.send(Err(unavailable(&err)));
-            }
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, size = batch.len(), "replay batch failed; writing its operations one by one");
-            for op in batch {
-                let answer = op.run_alone(pool).await;
-                let _ = op.reply.send(answer);
-            }
-        }
-    }
 }
 
 /// The same kind of unavailability, for each operation of a failed batch.

@@ -5,9 +5,11 @@
 use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
+mod batch;
+
 use crate::db::{Backend, Db};
 use crate::store::outbox::{self, EventRecord, StreamEvent};
-use crate::store::streams::{self, COLUMNS, Stream, StreamStatus, Transition, from_row};
+use crate::store::streams::{self, COLUMNS, Stream, StreamStatus, from_row};
 
 /// What a chain event does to its stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +218,12 @@ async fn rebuild(
 /// Ingests a batch in one transaction: detects a reorg (a known ledger with another hash),
 /// rolls back the orphaned ledgers and re-derives their streams, then applies the new
 /// events in ledger order, skipping known event ids. Batches are serialized.
+///
+/// Without a reorg the number of round trips does not depend on the batch's size: each
+/// step reads or writes the whole batch at once (`IN` lists, multi-row `INSERT`s, one
+/// `UPDATE ... FROM (VALUES ...)`), and the streams' changes are worked out in memory, in
+/// ledger order, from the rows read (locked on PostgreSQL, so a concurrent API change
+/// waits). A reorg re-derives each affected stream on its own, as before.
 pub async fn ingest(
     db: &Db,
     events: &[ChainEvent],
@@ -223,6 +231,7 @@ pub async fn ingest(
     now_ms: i64,
     stall_threshold_ms: i64,
 ) -> Result<BatchOutcome, sqlx::Error> {
+    let _turn = db.write_turn().await;
     let mut tx = db.pool.begin().await?;
     if db.backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7263540012)")
@@ -230,30 +239,23 @@ pub async fn ingest(
             .await?;
     }
     // A write first: SQLite takes its write lock now, so batches never interleave.
-    sqlx::query("UPDATE indexer_state SET id = id WHERE id = 'main'")
-        .execute(&mut *tx)
-        .await?;
     let previous_batch: i64 =
-        sqlx::query("SELECT last_batch_at FROM indexer_state WHERE id = 'main'")
+        sqlx::query("UPDATE indexer_state SET id = id WHERE id = 'main' RETURNING last_batch_at")
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
     let mut outcome = BatchOutcome::default();
+    let mut known = batch::known_ledgers(&mut tx, events).await?;
     let mut reorg_from: Option<i64> = None;
     let mut fork_hashes = (String::new(), String::new());
     for event in events {
-        let known: Option<String> =
-            sqlx::query("SELECT ledger_hash FROM chain_ledgers WHERE ledger = $1")
-                .bind(event.ledger)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| row.try_get(0))
-                .transpose()?;
-        if let Some(existing) = known.filter(|hash| *hash != event.ledger_hash)
+        if let Some(existing) = known
+            .get(&event.ledger)
+            .filter(|hash| **hash != event.ledger_hash)
             && reorg_from.is_none_or(|from| event.ledger < from)
         {
             reorg_from = Some(event.ledger);
-            fork_hashes = (existing, event.ledger_hash.clone());
+            fork_hashes = (existing.clone(), event.ledger_hash.clone());
         }
     }
     if let Some(from) = reorg_from {
@@ -274,6 +276,7 @@ pub async fn ingest(
             .bind(from)
             .execute(&mut *tx)
             .await?;
+        known.retain(|ledger, _| *ledger < from);
         for stream_id in &affected {
             if let Some(record) = rebuild(&mut tx, stream_id, parse, now_ms).await? {
                 outcome.published.push((stream_id.clone(), record));
@@ -287,93 +290,20 @@ pub async fn ingest(
             incoming_hash: fork_hashes.1.clone(),
         });
     }
-    let mut seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM chain_events")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
     let mut ordered: Vec<&ChainEvent> = events.iter().collect();
     ordered.sort_by_key(|e| e.ledger);
-    for event in ordered {
-        let exists = sqlx::query("SELECT 1 FROM chain_events WHERE event_id = $1")
-            .bind(&event.event_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if exists {
-            outcome.duplicates += 1;
-            continue;
-        }
-        let ledger_known = sqlx::query("SELECT 1 FROM chain_ledgers WHERE ledger = $1")
-            .bind(event.ledger)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if !ledger_known {
-            sqlx::query(
-                "INSERT INTO chain_ledgers (ledger, ledger_hash, seen_at) VALUES ($1, $2, $3)",
-            )
-            .bind(event.ledger)
-            .bind(&event.ledger_hash)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
-        seq += 1;
-        sqlx::query(
-            "INSERT INTO chain_events (event_id, ledger, ledger_hash, seq, stream_id, event_type, payload, ingested_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&event.event_id)
-        .bind(event.ledger)
-        .bind(&event.ledger_hash)
-        .bind(seq)
-        .bind(&event.stream_id)
-        .bind(event.kind.as_str())
-        .bind(&event.payload)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        outcome.accepted += 1;
-        let effect = match event.kind.target() {
-            None => {
-                let exists = sqlx::query("SELECT 1 FROM streams WHERE id = $1")
-                    .bind(&event.stream_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some();
-                let value: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
-                match parse(&event.stream_id, &value, now_ms) {
-                    Some(stream) if !exists => {
-                        let version = next_version(&mut tx, &stream.id).await?;
-                        Some(streams::insert_in(&mut tx, &stream, version).await?)
-                    }
-                    _ => None,
-                }
-            }
-            Some(to) => {
-                // Only streams the chain created follow the chain (so a reorg can re-derive them).
-                let chain_stream = sqlx::query(
-                    "SELECT 1 FROM chain_events WHERE stream_id = $1 AND event_type = 'stream.created'",
-                )
-                .bind(&event.stream_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-                if chain_stream {
-                    match streams::transition_in(&mut tx, &event.stream_id, to, now_ms).await? {
-                        Transition::Changed(_, record) => Some(record),
-                        Transition::NotFound | Transition::NotAllowed(_) => None,
-                    }
-                } else {
-                    None
-                }
-            }
-        };
-        match effect {
-            Some(record) => outcome.published.push((event.stream_id.clone(), record)),
-            None => outcome.without_effect += 1,
-        }
-    }
+    let stored = batch::stored_event_ids(&mut tx, events).await?;
+    let mut seen = std::collections::HashSet::new();
+    let fresh: Vec<&ChainEvent> = ordered
+        .into_iter()
+        .filter(|event| !stored.contains(&event.event_id) && seen.insert(&event.event_id))
+        .collect();
+    outcome.duplicates = events.len() - fresh.len();
+    outcome.accepted = fresh.len();
+    let applied = batch::apply(&mut tx, &fresh, parse, now_ms).await?;
+    batch::store_events(&mut tx, &fresh, &known, now_ms).await?;
+    outcome.without_effect = fresh.len() - applied.len();
+    outcome.published.extend(applied);
     outcome.last_ledger = sqlx::query("SELECT COALESCE(MAX(ledger), 0) FROM chain_ledgers")
         .fetch_one(&mut *tx)
         .await?
