@@ -113,6 +113,7 @@ async fn every_reservation_case(backend: Backend) {
             failures.push(format!("{}: {why}", case["name"]));
         }
     }
+    assert_eq!(replay::batch_fallbacks(), 0, "every batch statement ran");
     assert!(
         failures.is_empty(),
         "{} of {} reservation cases failed on {backend:?}:\n{}",
@@ -187,6 +188,7 @@ async fn concurrent_reserves_admit_each_key_once(backend: Backend) {
         }
     }
     assert!(fresh_ids.values().all(|&n| n == 1), "{fresh_ids:?}");
+    assert_eq!(replay::batch_fallbacks(), 0, "every batch statement ran");
     assert!(fresh_pairs.values().all(|&n| n == 1), "{fresh_pairs:?}");
     // Every pair is taken by one id or the other: no pair is lost to a refused attempt.
     assert_eq!(fresh_pairs.len(), DELIVERIES);
@@ -197,6 +199,7 @@ async fn concurrent_reserves_admit_each_key_once(backend: Backend) {
     while let Some(done) = commits.join_next().await {
         assert!(done.unwrap().unwrap(), "a live reservation commits");
     }
+    assert_eq!(replay::batch_fallbacks(), 0, "every batch statement ran");
     for id in fresh_ids.keys() {
         let pair: usize = id[4..].parse::<usize>().unwrap() % 1000;
         let again = replay::reserve(&instances[1], &entry_for(id, pair, NOW + 2), 60, None)

@@ -24,9 +24,11 @@ use crate::util::{random_hex, unix_millis};
 
 /// A claim slower than this suggests the planner lacks statistics of the outbox.
 const SLOW_CLAIM: Duration = Duration::from_millis(20);
-/// While a backlog lasts (or claims are slow), the outbox's statistics are refreshed this
-/// often: a backlog is a table that changes faster than autovacuum looks at it.
-const STATISTICS_EVERY: Duration = Duration::from_secs(30);
+/// While a backlog lasts (or claims are slow), the outbox is vacuumed and its statistics
+/// refreshed this often: a backlog is a table that changes faster than autovacuum looks at
+/// it, and each delivered row leaves a dead entry at the head of the pending index that
+/// every claim would walk again until a vacuum removes it.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(5);
 
 /// Starts the delivery worker; it stops when `shutdown` becomes true, letting attempts in
 /// flight finish and their outcomes be written.
@@ -68,7 +70,8 @@ pub fn spawn_worker(
             )),
             clients: Clients::new(config.timeout, config.endpoint_concurrency, egress),
             targets: HashMap::new(),
-            analyzed: None,
+            maintained: None,
+            maintaining: Arc::default(),
             owner: format!("wk_{}", random_hex(8)),
             db,
             context,
@@ -88,8 +91,9 @@ struct Worker {
     clients: Clients,
     /// The enabled endpoints as of the last claim.
     targets: HashMap<String, Target>,
-    /// When the outbox's statistics were last refreshed.
-    analyzed: Option<Instant>,
+    /// When the outbox's maintenance last started, and whether it still runs.
+    maintained: Option<Instant>,
+    maintaining: Arc<std::sync::atomic::AtomicBool>,
     owner: String,
     settled: mpsc::UnboundedSender<Settled>,
 }
@@ -156,16 +160,20 @@ impl Worker {
         let full = claimed.as_ref().is_ok_and(|rows| rows.len() == plan.limit);
         if (full || started.elapsed() > SLOW_CLAIM)
             && self
-                .analyzed
-                .is_none_or(|at| at.elapsed() > STATISTICS_EVERY)
+                .maintained
+                .is_none_or(|at| at.elapsed() > MAINTENANCE_EVERY)
+            && !self
+                .maintaining
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
-            self.analyzed = Some(Instant::now());
-            // Beside the claims, not in their way: it reads a sample of the table.
-            let db = self.db.clone();
+            self.maintained = Some(Instant::now());
+            // Beside the claims, not in their way: it takes no lock they wait on.
+            let (db, maintaining) = (self.db.clone(), self.maintaining.clone());
             tokio::spawn(async move {
-                if let Err(err) = outbox::refresh_statistics(&db).await {
-                    tracing::warn!(error = %err, "cannot refresh the outbox statistics");
+                if let Err(err) = outbox::maintain(&db).await {
+                    tracing::warn!(error = %err, "cannot vacuum the outbox");
                 }
+                maintaining.store(false, std::sync::atomic::Ordering::SeqCst);
             });
         }
         match claimed {

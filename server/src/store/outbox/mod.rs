@@ -160,5 +160,5 @@ pub async fn enqueue_many(
 pub use admin::{AttemptRecord, Delivery, DeliveryFilter, Replay, get, list, replay};
 pub use feed::{FeedRow, feed_since};
 pub use queue::{
-    Attempt, AttemptResult, Claimed, Settled, claim, refresh_statistics, release_all_leases, settle,
+    Attempt, AttemptResult, Claimed, Settled, claim, maintain, release_all_leases, settle,
 };

@@ -101,13 +101,15 @@ pub async fn claim(
         .collect()
 }
 
-/// Refreshes PostgreSQL's statistics of the outbox (nothing on SQLite). A table that filled
-/// faster than autovacuum's pace (it looks at a table about once a minute) has none, and
-/// without them the planner sorts every pending row for each claim instead of walking the
-/// pending index; the worker calls this when a claim is slow.
-pub async fn refresh_statistics(db: &Db) -> Result<(), sqlx::Error> {
+/// Vacuums the outbox and refreshes its statistics on PostgreSQL (nothing on SQLite, which
+/// removes index entries as it deletes). A table that filled faster than autovacuum's pace
+/// (it looks at a table about once a minute) has no statistics, and without them the
+/// planner sorts every pending row for each claim instead of walking the pending index;
+/// and the delivered rows' dead entries stay at the head of that index, walked by every
+/// claim, until a vacuum. The worker calls this while a backlog lasts.
+pub async fn maintain(db: &Db) -> Result<(), sqlx::Error> {
     if db.backend == Backend::Postgres {
-        sqlx::query("ANALYZE webhook_outbox")
+        sqlx::query("VACUUM (ANALYZE) webhook_outbox")
             .execute(&db.pool)
             .await?;
     }

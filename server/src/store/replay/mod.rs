@@ -15,7 +15,7 @@ use fluxora_webhooks_facade::Accepted;
 use crate::db::Db;
 use crate::util::bytes_to_key;
 
-pub use group::GroupCommit;
+pub use group::{GroupCommit, batch_fallbacks};
 
 /// An accepted delivery, owned, ready to be checked against the database.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -41,6 +41,16 @@ fn writers(backend: Backend) -> usize {
     }
 }
 
+/// Batches that failed for another reason than an unreachable database and were written
+/// one operation at a time instead.
+static FALLBACKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many batches this process wrote one by one after a failure (see `write_batch`): the
+/// answers stay right, but a count that grows means the batch statements are failing.
+pub fn batch_fallbacks() -> u64 {
+    FALLBACKS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// What an operation does, beyond the reservation it concerns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

@@ -56,7 +56,9 @@ pub(super) async fn reserve_group(
          UNION ALL SELECT CAST(1 AS BIGINT), delivery_id FROM paired",
         typed_tuples(
             ordered.len(),
-            &["TEXT", "BIGINT", "TEXT", "BIGINT", "TEXT", "BIGINT"],
+            &[
+                "TEXT", "BIGINT", "TEXT", "BIGINT", "TEXT", "BIGINT", "BIGINT"
+            ],
             2
         )
     );
