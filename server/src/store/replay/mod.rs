@@ -44,6 +44,28 @@ impl From<&Accepted> for CapturedEntry {
     }
 }
 
+/// When a delivery id's row may be written over: only once it has expired (a live one,
+/// reserved or committed, is never evicted). The same rule for every write path.
+const DELIVERY_ID_TAKEOVER: &str = "ON CONFLICT (delivery_id) DO UPDATE SET \
+       accepted_at_seconds = excluded.accepted_at_seconds, \
+       expires_at_seconds = excluded.expires_at_seconds, \
+       reservation_token = excluded.reservation_token \
+     WHERE webhook_seen_deliveries.expires_at_seconds < excluded.accepted_at_seconds";
+
+/// When a signature pair's row may be written over (`now`: the placeholder of the check's
+/// time): once expired, or when an earlier attempt of the same delivery left it uncommitted.
+fn pair_takeover(now: &str) -> String {
+    format!(
+        "ON CONFLICT (signed_at_seconds, signature) DO UPDATE SET \
+           delivery_id = excluded.delivery_id, \
+           expires_at_seconds = excluded.expires_at_seconds, \
+           committed = excluded.committed \
+         WHERE webhook_seen_signatures.expires_at_seconds < {now} \
+            OR (webhook_seen_signatures.committed = 0 \
+                AND webhook_seen_signatures.delivery_id = excluded.delivery_id)"
+    )
+}
+
 fn as_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }

@@ -9,7 +9,7 @@
 use fluxora_webhooks::ReplayVerdict;
 use sqlx::AnyPool;
 
-use super::{CapturedEntry, DbReservation, as_i64};
+use super::{CapturedEntry, DELIVERY_ID_TAKEOVER, DbReservation, as_i64, pair_takeover};
 
 /// How a delivery is admitted: recorded at once, or reserved for a lease.
 pub(super) enum Admission<'a> {
@@ -38,23 +38,19 @@ pub(super) async fn admit(
         } => (Some(token), entry.now.saturating_add(lease_seconds), 0),
     };
     let mut tx = pool.begin().await?;
-    let recorded = sqlx::query(
+    let insert_id = format!(
         "INSERT INTO webhook_seen_deliveries \
            (delivery_id, accepted_at_seconds, expires_at_seconds, reservation_token) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (delivery_id) DO UPDATE SET \
-           accepted_at_seconds = excluded.accepted_at_seconds, \
-           expires_at_seconds = excluded.expires_at_seconds, \
-           reservation_token = excluded.reservation_token \
-         WHERE webhook_seen_deliveries.expires_at_seconds < $2",
-    )
-    .bind(&entry.delivery_id)
-    .bind(now)
-    .bind(as_i64(hold_until))
-    .bind(token)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+         VALUES ($1, $2, $3, $4) {DELIVERY_ID_TAKEOVER}"
+    );
+    let recorded = sqlx::query(&insert_id)
+        .bind(&entry.delivery_id)
+        .bind(now)
+        .bind(as_i64(hold_until))
+        .bind(token)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     if recorded == 0 {
         let holder: Option<String> = sqlx::query_scalar(
             "SELECT reservation_token FROM webhook_seen_deliveries WHERE delivery_id = $1",
@@ -68,27 +64,22 @@ pub(super) async fn admit(
             None => ReplayVerdict::DuplicateDelivery,
         });
     }
-    let recorded = sqlx::query(
+    let insert_pair = format!(
         "INSERT INTO webhook_seen_signatures \
            (signed_at_seconds, signature, delivery_id, expires_at_seconds, committed) \
-         VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (signed_at_seconds, signature) DO UPDATE SET \
-           delivery_id = excluded.delivery_id, \
-           expires_at_seconds = excluded.expires_at_seconds, \
-           committed = excluded.committed \
-         WHERE webhook_seen_signatures.expires_at_seconds < $6 \
-            OR (webhook_seen_signatures.committed = 0 \
-                AND webhook_seen_signatures.delivery_id = excluded.delivery_id)",
-    )
-    .bind(as_i64(entry.timestamp))
-    .bind(&entry.signature)
-    .bind(&entry.delivery_id)
-    .bind(as_i64(entry.signature_expires_at))
-    .bind(committed)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+         VALUES ($1, $2, $3, $4, $5) {}",
+        pair_takeover("$6")
+    );
+    let recorded = sqlx::query(&insert_pair)
+        .bind(as_i64(entry.timestamp))
+        .bind(&entry.signature)
+        .bind(&entry.delivery_id)
+        .bind(as_i64(entry.signature_expires_at))
+        .bind(committed)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     if recorded == 0 {
         tx.rollback().await?;
         return Ok(ReplayVerdict::ReplayedSignature);

@@ -9,7 +9,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
 use super::{Answer, Kind, Op};
-use crate::store::replay::as_i64;
+use crate::store::replay::{DELIVERY_ID_TAKEOVER, as_i64, pair_takeover};
 
 /// `rows` tuples of `columns` cells, `cell(column, n)` writing the one of placeholder `$n`,
 /// numbered from `$first` row by row.
@@ -174,13 +174,10 @@ pub(super) async fn reserve_group(
         "INSERT INTO webhook_seen_deliveries \
            (delivery_id, accepted_at_seconds, expires_at_seconds, reservation_token) \
          VALUES {} \
-         ON CONFLICT (delivery_id) DO UPDATE SET \
-           accepted_at_seconds = excluded.accepted_at_seconds, \
-           expires_at_seconds = excluded.expires_at_seconds, \
-           reservation_token = excluded.reservation_token \
-         WHERE webhook_seen_deliveries.expires_at_seconds < excluded.accepted_at_seconds \
+         {takeover_id} \
          RETURNING delivery_id",
-        tuples(ordered.len(), 4, 1)
+        tuples(ordered.len(), 4, 1),
+        takeover_id = DELIVERY_ID_TAKEOVER,
     );
     let mut insert = sqlx::query(&sql);
     for op in &ordered {
@@ -212,15 +209,10 @@ pub(super) async fn reserve_group(
             "INSERT INTO webhook_seen_signatures \
                (signed_at_seconds, signature, delivery_id, expires_at_seconds, committed) \
              VALUES {} \
-             ON CONFLICT (signed_at_seconds, signature) DO UPDATE SET \
-               delivery_id = excluded.delivery_id, \
-               expires_at_seconds = excluded.expires_at_seconds, \
-               committed = excluded.committed \
-             WHERE webhook_seen_signatures.expires_at_seconds < $1 \
-                OR (webhook_seen_signatures.committed = 0 \
-                    AND webhook_seen_signatures.delivery_id = excluded.delivery_id) \
+             {takeover_pair} \
              RETURNING delivery_id",
-            tuples(pairs.len(), 5, 2)
+            tuples(pairs.len(), 5, 2),
+            takeover_pair = pair_takeover("$1"),
         );
         let mut insert = sqlx::query(&sql).bind(as_i64(now));
         for op in &pairs {

@@ -14,7 +14,7 @@ use super::portable::{
     undo,
 };
 use super::{Answer, Op};
-use crate::store::replay::as_i64;
+use crate::store::replay::{DELIVERY_ID_TAKEOVER, as_i64, pair_takeover};
 
 /// Records or reserves every member (all verified at `now`) in one statement: the delivery
 /// ids, then the pairs of those written.
@@ -32,11 +32,7 @@ pub(super) async fn reserve_group(
            INSERT INTO webhook_seen_deliveries \
              (delivery_id, accepted_at_seconds, expires_at_seconds, reservation_token) \
            SELECT delivery_id, $1, hold_until, token FROM input ORDER BY delivery_id \
-           ON CONFLICT (delivery_id) DO UPDATE SET \
-             accepted_at_seconds = excluded.accepted_at_seconds, \
-             expires_at_seconds = excluded.expires_at_seconds, \
-             reservation_token = excluded.reservation_token \
-           WHERE webhook_seen_deliveries.expires_at_seconds < excluded.accepted_at_seconds \
+           {takeover_id} \
            RETURNING delivery_id), \
          paired AS ( \
            INSERT INTO webhook_seen_signatures \
@@ -44,13 +40,7 @@ pub(super) async fn reserve_group(
            SELECT i.signed_at, i.signature, i.delivery_id, i.signature_expires, i.committed \
            FROM input i JOIN recorded r ON r.delivery_id = i.delivery_id \
            ORDER BY i.signed_at, i.signature \
-           ON CONFLICT (signed_at_seconds, signature) DO UPDATE SET \
-             delivery_id = excluded.delivery_id, \
-             expires_at_seconds = excluded.expires_at_seconds, \
-             committed = excluded.committed \
-           WHERE webhook_seen_signatures.expires_at_seconds < $1 \
-              OR (webhook_seen_signatures.committed = 0 \
-                  AND webhook_seen_signatures.delivery_id = excluded.delivery_id) \
+           {takeover_pair} \
            RETURNING delivery_id) \
          SELECT CAST(0 AS BIGINT), delivery_id FROM recorded \
          UNION ALL SELECT CAST(1 AS BIGINT), delivery_id FROM paired",
@@ -60,7 +50,9 @@ pub(super) async fn reserve_group(
                 "TEXT", "BIGINT", "TEXT", "BIGINT", "TEXT", "BIGINT", "BIGINT"
             ],
             2
-        )
+        ),
+        takeover_id = DELIVERY_ID_TAKEOVER,
+        takeover_pair = pair_takeover("$1"),
     );
     let mut insert = sqlx::query(&sql).bind(as_i64(now));
     for op in &ordered {
