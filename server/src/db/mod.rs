@@ -148,6 +148,10 @@ impl Db {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            // A store of millions of replay entries: keep its hot pages
+                            // (index interiors, the right edge) in memory, not re-read.
+                            conn.execute("PRAGMA cache_size = -32768").await?;
+                            conn.execute("PRAGMA mmap_size = 268435456").await?;
                         }
                         Backend::Postgres => {
                             if let Some(schema) = schema {

@@ -31,11 +31,15 @@ async fn purge_replay_table(
     );
     let mut removed = 0;
     loop {
-        let chunk = sqlx::query(&sql)
-            .bind(now_seconds)
-            .execute(&db.pool)
-            .await?
-            .rows_affected();
+        let chunk = {
+            // On SQLite, in turn with the receiver's and the worker's writes.
+            let _turn = db.write_turn().await;
+            sqlx::query(&sql)
+                .bind(now_seconds)
+                .execute(&db.pool)
+                .await?
+                .rows_affected()
+        };
         removed += chunk;
         if chunk < PURGE_CHUNK {
             return Ok(removed);
