@@ -10,6 +10,7 @@
 #
 #   bash benches/server/replay-store.sh
 #   ENTRIES=1000000 SECONDS_PER_TARGET=10 bash benches/server/replay-store.sh
+#   BACKENDS=sqlite EXPIRY_SPREAD=86400 bash benches/server/replay-store.sh  # a slow expiry
 . "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
 
@@ -18,6 +19,7 @@ DURATION="${SECONDS_PER_TARGET:-30}"
 CONNECTIONS="${CONNECTIONS:-32}"
 EXPIRY_SPREAD="${EXPIRY_SPREAD:-2000}"
 PURGE_EVERY="${PURGE_EVERY:-5}"
+BACKENDS="${BACKENDS:-sqlite postgres}"
 PG_URL="${FLUXORA_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export WEBHOOK_SECRET="bench-secret-$$"
 
@@ -99,14 +101,15 @@ run() {
   RESULTS+=("$backend $label $rows_before $rows_after $expired_before $expired_after $line")
 }
 
-run sqlite empty -
-run sqlite full full
-if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && command -v psql >/dev/null; then
-  run postgres empty -
-  run postgres full full
-else
-  echo "*** PostgreSQL NOT RUN: nothing listens on 127.0.0.1:5432 (or no psql)" >&2
-fi
+for backend in $BACKENDS; do
+  if [ "$backend" = postgres ] \
+    && ! { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && command -v psql >/dev/null; }; then
+    echo "*** PostgreSQL NOT RUN: nothing listens on 127.0.0.1:5432 (or no psql)" >&2
+    continue
+  fi
+  run "$backend" empty -
+  run "$backend" full full
+done
 
 step "results"
 printf '%s\n' "${RESULTS[@]}" | python3 -c '
