@@ -138,8 +138,18 @@ async fn verify_streamed(
 struct Checked {
     accepted: Accepted,
     entry: CapturedEntry,
-    event: Value,
-    event_type: Option<String>,
+    body: Vec<u8>,
+    event_header: Option<Vec<u8>>,
+}
+
+impl Checked {
+    /// The body as JSON (or `null`) and the event type: parsed only for a delivery the
+    /// replay store accepted, never for a duplicate or a replay.
+    fn event(&self) -> (Value, Option<String>) {
+        let event: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
+        let kind = event_type(&event, self.event_header.as_deref());
+        (event, kind)
+    }
 }
 
 async fn check(state: &Receiving, request: Request) -> Result<Checked, ReceiverRejection> {
@@ -147,12 +157,11 @@ async fn check(state: &Receiving, request: Request) -> Result<Checked, ReceiverR
     let headers = contract_headers(&parts);
     let now = state.webhook.clock.now();
     let (accepted, body) = verify_streamed(state, &headers, body, now).await?;
-    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok(Checked {
         entry: CapturedEntry::from(&accepted),
-        event_type: event_type(&event, headers.event()),
+        event_header: headers.event().map(<[u8]>::to_vec),
         accepted,
-        event,
+        body,
     })
 }
 
@@ -179,14 +188,15 @@ async fn verify_and_reserve(
     let accepted = &checked.accepted;
     let reservation =
         reserved.map_err(|verdict| ReceiverRejection::Outcome(accepted.conclude(verdict)))?;
+    let (event, event_type) = checked.event();
     Ok(VerifiedDelivery {
         reservation,
         used_previous_secret: accepted
             .conclude(ReplayVerdict::Fresh)
             .used_previous_secret(),
         delivery_id: checked.entry.delivery_id,
-        event_type: checked.event_type,
-        event: checked.event,
+        event_type,
+        event,
     })
 }
 
@@ -208,11 +218,12 @@ async fn verify_and_record(
     if !outcome.is_ok() {
         return Err(ReceiverRejection::Outcome(outcome));
     }
+    let (event, event_type) = checked.event();
     Ok(RecordedDelivery {
         used_previous_secret: outcome.used_previous_secret(),
         delivery_id: checked.entry.delivery_id,
-        event_type: checked.event_type,
-        event: checked.event,
+        event_type,
+        event,
     })
 }
 
