@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "delivery_queue",
         include_str!("../../migrations/0009_delivery_queue.sql"),
     ),
+    (
+        10,
+        "claim_per_endpoint",
+        include_str!("../../migrations/0010_claim_per_endpoint.sql"),
+    ),
 ];
 
 /// Held for one transaction; serializes migrators across every instance sharing the database.

@@ -24,8 +24,8 @@ struct InFlight {
 pub(super) struct Plan {
     /// Rows to claim at most.
     pub(super) limit: usize,
-    /// The endpoints with a free slot.
-    pub(super) endpoints: Vec<String>,
+    /// The endpoints with a free slot, each with its free slots.
+    pub(super) endpoints: Vec<(String, usize)>,
 }
 
 impl Capacity {
@@ -53,13 +53,14 @@ impl Capacity {
             let free = self.per_endpoint.saturating_sub(busy);
             spare = spare.saturating_add(free);
             if free > 0 {
-                endpoints.push(endpoint.clone());
+                endpoints.push((endpoint.clone(), free));
             }
         }
-        Plan {
-            limit: self.global.saturating_sub(state.total).min(spare),
-            endpoints,
+        let limit = self.global.saturating_sub(state.total).min(spare);
+        for (_, free) in &mut endpoints {
+            *free = (*free).min(limit);
         }
+        Plan { limit, endpoints }
     }
 
     /// The smallest claim worth a round trip while attempts are in flight: an eighth of
@@ -121,7 +122,7 @@ mod tests {
             plan,
             Plan {
                 limit: 2,
-                endpoints: vec!["b".to_owned()]
+                endpoints: vec![("b".to_owned(), 2)]
             }
         );
         assert!(capacity.take("b") && capacity.take("b"));

@@ -150,7 +150,11 @@ impl Worker {
         }
         let now = unix_millis();
         let lease = i64::try_from(self.context.config.lease().as_millis()).unwrap_or(60_000);
-        let endpoints: Vec<&str> = plan.endpoints.iter().map(String::as_str).collect();
+        let endpoints: Vec<(&str, usize)> = plan
+            .endpoints
+            .iter()
+            .map(|(endpoint, free)| (endpoint.as_str(), *free))
+            .collect();
         let started = Instant::now();
         let claimed = {
             let _turn = self.db.write_turn().await;

@@ -94,6 +94,15 @@ impl Default for Published {
 }
 
 impl Published {
+    /// False when `admit` would refuse the event: fanned out already, or older than what was.
+    fn is_new(&self, stream_id: &str, event_id: &str, stream_version: i64) -> bool {
+        !self.ids.contains(event_id)
+            && self
+                .latest_version
+                .get(stream_id)
+                .is_none_or(|(version, _)| *version < stream_version)
+    }
+
     /// Records `event`; false when it was fanned out already or is older than what was.
     fn admit(&mut self, stream_id: &str, event: &EventRecord, now: Instant) -> bool {
         while self
@@ -152,14 +161,24 @@ impl StreamHub {
     /// local path and the feed tail may both offer it), and never after a newer event of
     /// the same stream.
     pub fn publish(&self, stream_id: &str, event: &EventRecord) {
-        let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
-        let text = json!({
-            "type": "stream_update",
-            "streamId": stream_id,
-            "eventId": event.id,
-            "payload": payload,
-        })
-        .to_string();
+        // The message is built only for an update that will be sent: most offers are of
+        // streams nobody here watches, or again (the feed tail looks back).
+        {
+            let mut state = self.lock();
+            if !state.subscribers.contains_key(stream_id) {
+                if state.published.admit(stream_id, event, Instant::now()) {
+                    state.sequence += 1;
+                }
+                return;
+            }
+            if !state
+                .published
+                .is_new(stream_id, &event.id, event.stream_version)
+            {
+                return;
+            }
+        }
+        let text = update_text(stream_id, event);
         // Admit, number and queue under one lock, so every inbox gets the admission order
         // and sequences rise along it.
         let mut state = self.lock();
@@ -179,6 +198,14 @@ impl StreamHub {
         for inbox in subscribers.values() {
             inbox.push(update.clone());
         }
+    }
+
+    /// Whether an event would still be sent (not fanned out yet, and newer than what was):
+    /// the feed tail reads the payloads of these only.
+    pub fn is_new(&self, stream_id: &str, event_id: &str, stream_version: i64) -> bool {
+        self.lock()
+            .published
+            .is_new(stream_id, event_id, stream_version)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
@@ -255,6 +282,18 @@ impl StreamHub {
     pub fn close(&self) {
         let _ = self.closing.send(true);
     }
+}
+
+/// The `stream_update` message of `event`.
+fn update_text(stream_id: &str, event: &EventRecord) -> String {
+    let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+    json!({
+        "type": "stream_update",
+        "streamId": stream_id,
+        "eventId": event.id,
+        "payload": payload,
+    })
+    .to_string()
 }
 
 #[cfg(test)]

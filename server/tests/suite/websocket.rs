@@ -173,7 +173,7 @@ pub async fn feed_rows_carry_the_database_clock(backend: Backend) {
     );
     let stream = create_stream(&server.client, &server.base, 1).await;
     let after = db.now_millis().await.unwrap();
-    let rows = fluxora_server::store::outbox::feed_since(db, before)
+    let rows = fluxora_server::store::outbox::feed_heads_since(db, before)
         .await
         .unwrap();
     let row = rows
@@ -185,6 +185,12 @@ pub async fn feed_rows_carry_the_database_clock(backend: Backend) {
         "{before} <= {} <= {after}",
         row.created_at
     );
+    // The tail reads the payloads of the events it has not sent yet, by id.
+    let payloads = fluxora_server::store::outbox::feed_payloads(db, &[row.event_id.as_str()])
+        .await
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&payloads[&row.event_id]).unwrap();
+    assert_eq!(payload["id"], row.event_id.as_str());
     server.stop().await;
 }
 

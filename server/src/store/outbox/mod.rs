@@ -158,7 +158,7 @@ pub async fn enqueue_many(
 }
 
 pub use admin::{AttemptRecord, Delivery, DeliveryFilter, Replay, get, list, replay};
-pub use feed::{FeedRow, feed_since};
+pub use feed::{FeedHead, feed_heads_since, feed_payloads};
 pub use queue::{
     Attempt, AttemptResult, Claimed, Settled, claim, maintain, release_all_leases, settle,
 };

@@ -1,8 +1,8 @@
 //! The delivery workers' side of the outbox: claiming due rows under a lease, and settling
 //! finished attempts (and rows handed back unattempted) many at a time.
 //!
-//! Costs do not grow with the backlog: a claim walks the partial index of pending rows in
-//! due order and stops at its `LIMIT` (it never sorts the backlog); the per-stream order check
+//! Costs do not grow with the backlog: a claim walks, per endpoint, the partial index of its
+//! pending rows in due order and stops at its `LIMIT` (it never sorts the backlog); the per-stream order check
 //! is one probe of `webhook_outbox_order` per candidate; a batch of finished attempts is one
 //! transaction of three statements, whatever its size.
 
@@ -29,60 +29,68 @@ pub struct Claimed {
     pub stream_version: i64,
 }
 
-/// Claims up to `limit` due rows for `owner` until `lease_until_ms`, of the endpoints in
-/// `endpoints` only (the enabled ones with a free delivery slot on this instance).
+/// Claims up to `limit` due rows for `owner` until `lease_until_ms`: of each endpoint in
+/// `endpoints` (the enabled ones with a free delivery slot on this instance) at most its
+/// free slots, the earliest due first.
 ///
-/// A row is due when pending, its next attempt time has come, no live lease holds it, its
-/// endpoint is one of `endpoints`, and no earlier version of its stream is still pending for the same
-/// endpoint (per-stream order). On PostgreSQL rows locked by another instance's claim are
-/// skipped (`FOR UPDATE SKIP LOCKED`), so instances never claim the same row at once.
+/// A row is due when pending, its next attempt time has come, no live lease holds it, and
+/// no earlier version of its stream is still pending for the same endpoint (per-stream
+/// order). On PostgreSQL rows locked by another instance's claim are skipped (`FOR UPDATE
+/// SKIP LOCKED`), so instances never claim the same row at once.
 ///
-/// The walk visits, besides the rows it returns, only due rows it cannot take: those in
-/// flight (at most the instances' concurrency) and those waiting behind an earlier version
-/// that is in flight. Rows waiting behind a retry are not due: [`settle`] moves them to the
-/// retry's time.
+/// Each endpoint's part is a walk of the partial index of its pending rows in due order
+/// (`webhook_outbox_pending_by_endpoint`) that stops at that endpoint's limit: an index
+/// range that matches the `ORDER BY` exactly, which both planners take with or without
+/// statistics, and whose cost depends neither on the backlog nor on other endpoints'. The
+/// walk visits, besides the rows it returns, only due rows it cannot take: those in flight
+/// (at most the instances' concurrency) and those waiting behind an earlier version that is
+/// in flight. Rows waiting behind a retry are not due: [`settle`] moves them to the retry's
+/// time.
 pub async fn claim(
     db: &Db,
     owner: &str,
     now_ms: i64,
     lease_until_ms: i64,
     limit: u32,
-    endpoints: &[&str],
+    endpoints: &[(&str, usize)],
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     if endpoints.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
     let lock = match db.backend {
-        Backend::Postgres => " FOR UPDATE OF o SKIP LOCKED",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    // Written so that PostgreSQL's planner, even without statistics (a table that filled
-    // within the last minute), walks the pending index in due order and probes the stream
-    // order per candidate: the endpoints are a list of values (no join with their table to
-    // misestimate), `|| ''` keeps `webhook_outbox_order` from serving the walk, and
-    // `LIMIT 1 OFFSET 0` keeps the order check a correlated probe of that index instead of
+    // `LIMIT 1 OFFSET 0` keeps the order check a correlated probe per candidate instead of
     // an anti-join the planner may run as a scan per row.
-    let list: Vec<String> = (0..endpoints.len())
-        .map(|i| format!("${}", i + 4))
+    let parts: Vec<String> = endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, (_, free))| {
+            format!(
+                "SELECT id, next_attempt_at FROM (SELECT o.id, o.next_attempt_at FROM webhook_outbox o \
+                 WHERE o.endpoint_id = ${} AND o.status = 'pending' AND o.next_attempt_at <= $3 \
+                 AND o.locked_until <= $3 \
+                 AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.endpoint_id = o.endpoint_id \
+                     AND p.stream_id = o.stream_id AND p.status = 'pending' AND p.stream_version < o.stream_version \
+                     LIMIT 1 OFFSET 0) \
+                 ORDER BY o.next_attempt_at LIMIT {free}{lock}) AS e{i}",
+                i + 4
+            )
+        })
         .collect();
-    let list = list.join(", ");
     let sql = format!(
         "UPDATE webhook_outbox SET locked_until = $1, lock_owner = $2 WHERE id IN (\
-            SELECT o.id FROM webhook_outbox o \
-            WHERE o.status = 'pending' AND o.next_attempt_at <= $3 AND o.locked_until <= $3 \
-            AND o.endpoint_id || '' IN ({list}) \
-            AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.endpoint_id = o.endpoint_id \
-                AND p.stream_id = o.stream_id AND p.status = 'pending' AND p.stream_version < o.stream_version \
-                LIMIT 1 OFFSET 0) \
-            ORDER BY o.next_attempt_at LIMIT {limit}{lock}) \
+            SELECT id FROM ({}) AS due ORDER BY next_attempt_at LIMIT {limit}) \
          AND status = 'pending' \
-         RETURNING id, endpoint_id, event_type, payload, attempts, stream_id, stream_version"
+         RETURNING id, endpoint_id, event_type, payload, attempts, stream_id, stream_version",
+        parts.join(" UNION ALL ")
     );
     let mut query = sqlx::query(&sql)
         .bind(lease_until_ms)
         .bind(owner)
         .bind(now_ms);
-    for endpoint in endpoints {
+    for (endpoint, _) in endpoints {
         query = query.bind(*endpoint);
     }
     let rows = query.fetch_all(&db.pool).await?;
