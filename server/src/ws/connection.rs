@@ -1,6 +1,6 @@
 //! One WebSocket connection: its client messages, limits, subscriptions and de-duplication.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,8 +14,6 @@ use super::{
     StreamUpdate,
 };
 
-/// (streamId, eventId) pairs remembered per connection for de-duplication.
-const DEDUPE_CAPACITY: usize = 10_000;
 /// A client message's verdict.
 #[derive(Debug, PartialEq, Eq)]
 enum Request {
@@ -78,9 +76,11 @@ pub(super) struct Connection {
     /// before it (still queued to this connection, from an earlier subscription to the
     /// same stream) are not sent.
     subscriptions: HashMap<String, u64>,
-    /// (streamId, eventId) pairs sent; the strings are shared with the hub's update.
-    seen: HashSet<(Arc<str>, Arc<str>)>,
-    seen_order: VecDeque<(Arc<str>, Arc<str>)>,
+    /// The hub sequence of the last update taken from the inbox. The hub admits an event
+    /// once and numbers updates in the order it queues them, so an update at or below it was
+    /// handled already: one number does what a set of every (stream, event) sent did,
+    /// without a hash per update or memory that grows with the updates.
+    last_sequence: u64,
     window_start: Instant,
     window_count: u32,
 }
@@ -92,8 +92,7 @@ impl Connection {
             hub,
             ping_interval,
             subscriptions: HashMap::new(),
-            seen: HashSet::new(),
-            seen_order: VecDeque::new(),
+            last_sequence: 0,
             window_start: Instant::now(),
             window_count: 0,
         }
@@ -116,18 +115,12 @@ impl Connection {
             .is_some_and(|since| update.sequence > *since)
     }
 
-    /// First delivery of (stream, event) to this client?
+    /// Not handled before? Updates arrive in the hub's order, each at most once.
     fn first_time(&mut self, update: &StreamUpdate) -> bool {
-        let key = (update.stream_id.clone(), update.event_id.clone());
-        if !self.seen.insert(key.clone()) {
+        if update.sequence <= self.last_sequence {
             return false;
         }
-        self.seen_order.push_back(key);
-        if self.seen_order.len() > DEDUPE_CAPACITY
-            && let Some(oldest) = self.seen_order.pop_front()
-        {
-            self.seen.remove(&oldest);
-        }
+        self.last_sequence = update.sequence;
         true
     }
 
@@ -176,7 +169,7 @@ impl Connection {
     ) -> Result<(), axum::Error> {
         let mut fed = false;
         for update in batch.drain(..) {
-            if self.wants(&update) && self.first_time(&update) {
+            if self.first_time(&update) && self.wants(&update) {
                 socket.feed(Message::Text(update.text.clone())).await?;
                 fed = true;
             }
@@ -191,6 +184,12 @@ impl Connection {
         let inbox = self.inbox.clone();
         let mut batch = VecDeque::new();
         let mut closing = self.hub.closing.subscribe();
+        // One future for the whole connection: made anew at each wakeup it would register
+        // on (and leave) the channel every connection shares, twice per update sent.
+        let closing = async move {
+            let _ = closing.wait_for(|closing| *closing).await;
+        };
+        tokio::pin!(closing);
         let mut ping = tokio::time::interval_at(
             tokio::time::Instant::now() + self.ping_interval,
             self.ping_interval,
@@ -234,7 +233,7 @@ impl Connection {
                         break;
                     }
                 }
-                () = async { let _ = closing.wait_for(|closing| *closing).await; } => {
+                () = &mut closing => {
                     let _ = socket
                         .send(Message::Close(Some(CloseFrame {
                             code: 1001,
@@ -318,6 +317,29 @@ mod tests {
         // A dropped connection leaves the hub's registry.
         drop(connection);
         assert_eq!(hub.subscribed_inboxes("str_a"), 0);
+    }
+
+    #[test]
+    fn an_event_offered_twice_is_sent_once() {
+        let hub = Arc::new(StreamHub::default());
+        let mut connection = Connection::new(hub.clone(), Duration::from_secs(30));
+        connection.answer(&message("subscribe", "str_a"));
+        // The local write and the feed tail both offer the event: the hub queues it once.
+        hub.publish("str_a", &record("evt_1", 1));
+        hub.publish("str_a", &record("evt_1", 1));
+        hub.publish("str_a", &record("evt_2", 2));
+        let mut queued = VecDeque::new();
+        connection.inbox.try_take(&mut queued);
+        assert_eq!(queued.len(), 2);
+        // Should an update reach the inbox twice, the second is not sent.
+        let again = queued[0].clone();
+        queued.insert(1, again);
+        let sent: Vec<String> = queued
+            .iter()
+            .filter(|update| connection.first_time(update) && connection.wants(update))
+            .map(|update| update.event_id.to_string())
+            .collect();
+        assert_eq!(sent, ["evt_1", "evt_2"]);
     }
 
     #[test]
