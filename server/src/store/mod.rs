@@ -25,6 +25,12 @@ async fn purge_replay_table(
     key: &str,
     now_seconds: i64,
 ) -> Result<u64, sqlx::Error> {
+    // SQLite names the rows by rowid: the delete then finds each row directly instead of
+    // through the key's index first (one search less per row, on tables of millions).
+    let key = match db.backend {
+        crate::db::Backend::Sqlite => "rowid",
+        crate::db::Backend::Postgres => key,
+    };
     let sql = format!(
         "DELETE FROM {table} WHERE ({key}) IN \
          (SELECT {key} FROM {table} WHERE expires_at_seconds < $1 LIMIT {PURGE_CHUNK})"
