@@ -76,6 +76,7 @@ pub fn spawn_worker(
             db,
             context,
             settled,
+            rounds: 0,
         };
         worker.run(wakeup, written, shutdown).await;
         let _ = recorder.await;
@@ -96,6 +97,8 @@ struct Worker {
     maintaining: Arc<std::sync::atomic::AtomicBool>,
     owner: String,
     settled: mpsc::UnboundedSender<Settled>,
+    /// Claim rounds so far (which endpoint leads the next claim).
+    rounds: usize,
 }
 
 impl Worker {
@@ -150,11 +153,19 @@ impl Worker {
         }
         let now = unix_millis();
         let lease = i64::try_from(self.context.config.lease().as_millis()).unwrap_or(60_000);
-        let endpoints: Vec<(&str, usize)> = plan
+        let mut endpoints: Vec<(&str, usize)> = plan
             .endpoints
             .iter()
             .map(|(endpoint, free)| (endpoint.as_str(), *free))
             .collect();
+        // Claims take endpoints in turn past `ENDPOINTS_PER_CLAIM`: a different one leads
+        // each round, so no endpoint waits behind the same others every time.
+        endpoints.sort_unstable();
+        if !endpoints.is_empty() {
+            let lead = self.rounds % endpoints.len();
+            endpoints.rotate_left(lead);
+        }
+        self.rounds = self.rounds.wrapping_add(1);
         let started = Instant::now();
         let claimed = {
             let _turn = self.db.write_turn().await;

@@ -651,3 +651,80 @@ pub async fn admin_actions_are_audited(backend: Backend) {
     assert_eq!(status, 400);
     server.stop().await;
 }
+
+/// A claim over more endpoints than one statement takes (SQLite refuses a compound `SELECT`
+/// of over 500 terms) claims from all of them, each within its free slots, the earliest due
+/// first per endpoint and a stream's versions in order; a second claim finds them leased.
+pub async fn claims_span_more_endpoints_than_one_statement_takes(backend: Backend) {
+    use fluxora_server::store::outbox::{ENDPOINTS_PER_CLAIM, claim};
+    let server = start!(backend, &[]);
+    let db = &server.state().db;
+    let endpoints: Vec<String> = (0..ENDPOINTS_PER_CLAIM * 5 + 7)
+        .map(|n| format!("whe_claim_{n:04}"))
+        .collect();
+    // Not registered endpoints: the server's own worker never claims these rows.
+    let now = fluxora_server::util::unix_millis();
+    for (n, endpoint) in endpoints.iter().enumerate() {
+        // Two versions of one stream, and a later-due row of another stream.
+        for (suffix, stream, version, due) in [
+            ("a", "s1", 1, now - 10),
+            ("b", "s1", 2, now - 20),
+            ("c", "s2", 1, now - 5),
+        ] {
+            sqlx::query(
+                "INSERT INTO webhook_outbox (id, endpoint_id, event_id, event_type, stream_id, \
+                 stream_version, payload, status, attempts, next_attempt_at, locked_until, \
+                 created_at, updated_at) VALUES ($1, $2, $3, 'stream.updated', $4, $5, '{}', \
+                 'pending', 0, $6, 0, $6, $6)",
+            )
+            .bind(format!("dlv_claim_{n:04}{suffix}"))
+            .bind(endpoint.as_str())
+            .bind(format!("evt_claim_{n:04}{suffix}"))
+            .bind(format!("{stream}_{n}"))
+            .bind(version)
+            .bind(due)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        }
+    }
+    let free: Vec<(&str, usize)> = endpoints.iter().map(|e| (e.as_str(), 1)).collect();
+    let limit = u32::try_from(endpoints.len()).unwrap();
+    let lease = now + 60_000;
+    // The overall limit holds across statements.
+    let capped = claim(db, "owner-0", now, lease, 3, &free).await.unwrap();
+    assert_eq!(capped.len(), 3);
+    let early: std::collections::HashSet<&str> =
+        capped.iter().map(|row| row.endpoint_id.as_str()).collect();
+    let first = claim(db, "owner-1", now, lease, limit, &free)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), endpoints.len(), "one row per endpoint");
+    let mut seen = std::collections::HashSet::new();
+    for row in &first {
+        assert!(seen.insert(row.endpoint_id.as_str()), "one per endpoint");
+        // `b` is due first but waits behind version 1 of its stream, `a` is due before `c`;
+        // where `a` is already leased, `c` goes.
+        let expected = if early.contains(row.endpoint_id.as_str()) {
+            'c'
+        } else {
+            'a'
+        };
+        assert!(row.id.ends_with(expected), "{} claimed", row.id);
+    }
+    let again = claim(db, "owner-2", now, lease, limit, &free)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), endpoints.len() - 3);
+    assert!(
+        again.iter().all(|row| row.id.ends_with('c')),
+        "the `a` rows are leased and the `b` rows wait behind them"
+    );
+    assert!(
+        claim(db, "owner-3", now, lease, limit, &free)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    server.stop().await;
+}

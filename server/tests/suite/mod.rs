@@ -46,6 +46,7 @@ macro_rules! server_suite {
             delivery::egress_policy_refuses_internal_targets,
             delivery::egress_policy_is_enforced_at_connect_time,
             delivery::admin_actions_are_audited,
+            delivery::claims_span_more_endpoints_than_one_statement_takes,
             websocket::websocket_updates_for_subscribed_streams_once,
             websocket::websocket_never_sends_an_older_version_after_a_newer,
             websocket::feed_rows_carry_the_database_clock,

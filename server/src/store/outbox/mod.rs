@@ -160,5 +160,6 @@ pub async fn enqueue_many(
 pub use admin::{AttemptRecord, Delivery, DeliveryFilter, Replay, get, list, replay};
 pub use feed::{FeedHead, feed_heads_since, feed_payloads};
 pub use queue::{
-    Attempt, AttemptResult, Claimed, Settled, claim, maintain, release_all_leases, settle,
+    Attempt, AttemptResult, Claimed, ENDPOINTS_PER_CLAIM, Settled, claim, maintain,
+    release_all_leases, settle,
 };

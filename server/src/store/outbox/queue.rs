@@ -46,7 +46,33 @@ pub struct Claimed {
 /// (at most the instances' concurrency) and those waiting behind an earlier version that is
 /// in flight. Rows waiting behind a retry are not due: [`settle`] moves them to the retry's
 /// time.
+///
+/// Endpoints are claimed for [`ENDPOINTS_PER_CLAIM`] at a time, in the order given, until
+/// `limit` rows are claimed (the caller rotates the order between claims).
 pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: u32,
+    endpoints: &[(&str, usize)],
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let mut claimed = Vec::new();
+    for chunk in endpoints.chunks(ENDPOINTS_PER_CLAIM) {
+        let left = limit.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
+        if left == 0 {
+            break;
+        }
+        claimed.extend(claim_some(db, owner, now_ms, lease_until_ms, left, chunk).await?);
+    }
+    Ok(claimed)
+}
+
+/// Endpoints per claim statement: one `UNION ALL` term each, well under SQLite's limit of
+/// 500 terms in a compound `SELECT` (and a plan PostgreSQL makes quickly).
+pub const ENDPOINTS_PER_CLAIM: usize = 100;
+
+async fn claim_some(
     db: &Db,
     owner: &str,
     now_ms: i64,
@@ -67,6 +93,7 @@ pub async fn claim(
         .iter()
         .enumerate()
         .map(|(i, (_, free))| {
+            let free = (*free).min(limit as usize);
             format!(
                 "SELECT id, next_attempt_at FROM (SELECT o.id, o.next_attempt_at FROM webhook_outbox o \
                  WHERE o.endpoint_id = ${} AND o.status = 'pending' AND o.next_attempt_at <= $3 \
