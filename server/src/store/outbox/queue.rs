@@ -63,7 +63,25 @@ pub async fn claim(
         if left == 0 {
             break;
         }
-        claimed.extend(claim_some(db, owner, now_ms, lease_until_ms, left, chunk).await?);
+        let sql = claim_sql(db.backend, chunk, left);
+        let mut query = sqlx::query(&sql)
+            .bind(lease_until_ms)
+            .bind(owner)
+            .bind(now_ms);
+        for (endpoint, _) in chunk {
+            query = query.bind(*endpoint);
+        }
+        for row in query.fetch_all(&db.pool).await? {
+            claimed.push(Claimed {
+                id: row.try_get("id")?,
+                endpoint_id: row.try_get("endpoint_id")?,
+                event_type: row.try_get("event_type")?,
+                payload: row.try_get("payload")?,
+                attempts: row.try_get("attempts")?,
+                stream_id: row.try_get("stream_id")?,
+                stream_version: row.try_get("stream_version")?,
+            });
+        }
     }
     Ok(claimed)
 }
@@ -72,18 +90,10 @@ pub async fn claim(
 /// 500 terms in a compound `SELECT` (and a plan PostgreSQL makes quickly).
 pub const ENDPOINTS_PER_CLAIM: usize = 100;
 
-async fn claim_some(
-    db: &Db,
-    owner: &str,
-    now_ms: i64,
-    lease_until_ms: i64,
-    limit: u32,
-    endpoints: &[(&str, usize)],
-) -> Result<Vec<Claimed>, sqlx::Error> {
-    if endpoints.is_empty() || limit == 0 {
-        return Ok(Vec::new());
-    }
-    let lock = match db.backend {
+/// The claim of up to `limit` rows of `endpoints` (`$1` lease end, `$2` owner, `$3` now,
+/// `$4`... the endpoints).
+fn claim_sql(backend: Backend, endpoints: &[(&str, usize)], limit: u32) -> String {
+    let lock = match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
@@ -106,42 +116,21 @@ async fn claim_some(
             )
         })
         .collect();
-    let sql = format!(
+    format!(
         "UPDATE webhook_outbox SET locked_until = $1, lock_owner = $2 WHERE id IN (\
             SELECT id FROM ({}) AS due ORDER BY next_attempt_at LIMIT {limit}) \
          AND status = 'pending' \
          RETURNING id, endpoint_id, event_type, payload, attempts, stream_id, stream_version",
         parts.join(" UNION ALL ")
-    );
-    let mut query = sqlx::query(&sql)
-        .bind(lease_until_ms)
-        .bind(owner)
-        .bind(now_ms);
-    for (endpoint, _) in endpoints {
-        query = query.bind(*endpoint);
-    }
-    let rows = query.fetch_all(&db.pool).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Claimed {
-                id: row.try_get("id")?,
-                endpoint_id: row.try_get("endpoint_id")?,
-                event_type: row.try_get("event_type")?,
-                payload: row.try_get("payload")?,
-                attempts: row.try_get("attempts")?,
-                stream_id: row.try_get("stream_id")?,
-                stream_version: row.try_get("stream_version")?,
-            })
-        })
-        .collect()
+    )
 }
 
 /// Vacuums the outbox and refreshes its statistics on PostgreSQL (nothing on SQLite, which
 /// removes index entries as it deletes). A table that filled faster than autovacuum's pace
-/// (it looks at a table about once a minute) has no statistics, and without them the
-/// planner sorts every pending row for each claim instead of walking the pending index;
-/// and the delivered rows' dead entries stay at the head of that index, walked by every
-/// claim, until a vacuum. The worker calls this while a backlog lasts.
+/// (it looks at a table about once a minute) has no statistics, and without them the order
+/// check of a claim may not probe the best index; and the delivered rows' dead entries stay
+/// at the head of the pending index, walked by every claim, until a vacuum. The worker calls
+/// this while a backlog lasts.
 pub async fn maintain(db: &Db) -> Result<(), sqlx::Error> {
     if db.backend == Backend::Postgres {
         sqlx::query("VACUUM (ANALYZE) webhook_outbox")
