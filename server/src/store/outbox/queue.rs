@@ -2,9 +2,9 @@
 //! finished attempts (and rows handed back unattempted) many at a time.
 //!
 //! Costs do not grow with the backlog: a claim walks, per endpoint, the partial index of its
-//! pending rows in due order and stops at its `LIMIT` (it never sorts the backlog); the per-stream order check
-//! is one probe of `webhook_outbox_order` per candidate; a batch of finished attempts is one
-//! transaction of three statements, whatever its size.
+//! pending rows in due order and stops at its `LIMIT` (it never sorts the backlog); the
+//! per-stream order check is one index probe per candidate; a batch of finished attempts is
+//! one transaction of three statements, whatever its size.
 
 use sqlx::{Any, Row, Transaction};
 
