@@ -119,18 +119,13 @@ impl Published {
                 .retain(|_, (_, at)| now.duration_since(*at) < FEED_MEMORY);
             self.versions_pruned_at = now;
         }
-        if !self.ids.insert(event.id.clone()) {
+        if !self.is_new(stream_id, &event.id, event.stream_version) {
             return false;
         }
+        self.ids.insert(event.id.clone());
         self.order.push_back((now, event.id.clone()));
-        match self.latest_version.get_mut(stream_id) {
-            Some((version, _)) if *version >= event.stream_version => return false,
-            Some(latest) => *latest = (event.stream_version, now),
-            None => {
-                self.latest_version
-                    .insert(stream_id.to_owned(), (event.stream_version, now));
-            }
-        }
+        self.latest_version
+            .insert(stream_id.to_owned(), (event.stream_version, now));
         true
     }
 }
