@@ -4,7 +4,8 @@
 # and on PostgreSQL (127.0.0.1:5432, database `test`, a fresh schema).
 #
 # The retained entries expire over EXPIRY_SPREAD seconds from the start of the load (about
-# ENTRIES / EXPIRY_SPREAD rows per second and table, more than the intake), and the server
+# ENTRIES / EXPIRY_SPREAD rows per second and table, more than the intake), each pair at its
+# timestamp plus the tolerance as the receiver writes them, and the server
 # purges every PURGE_EVERY seconds: the table shows the throughput next to how many rows the
 # purge removed during the load and how many expired rows it had left at the end.
 #
@@ -18,6 +19,8 @@ ENTRIES="${ENTRIES:-10000000}"
 DURATION="${SECONDS_PER_TARGET:-30}"
 CONNECTIONS="${CONNECTIONS:-32}"
 EXPIRY_SPREAD="${EXPIRY_SPREAD:-2000}"
+# A pair expires at its timestamp plus the tolerance (the server's default, 300 s).
+TOLERANCE=300
 PURGE_EVERY="${PURGE_EVERY:-5}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 PG_URL="${FLUXORA_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
@@ -60,7 +63,7 @@ fill() {
     SELECT 'dlv_retained_' || CAST(i AS TEXT), $from - 60, $expiry FROM n" >/dev/null
   sql "$backend" "$where" "$numbers INSERT INTO webhook_seen_signatures \
     (signed_at_seconds, signature, delivery_id, expires_at_seconds, committed) \
-    SELECT $from - 60, 'retained' || CAST(i AS TEXT), 'dlv_retained_' || CAST(i AS TEXT), $expiry, 1 FROM n" >/dev/null
+    SELECT $expiry - $TOLERANCE, 'retained' || CAST(i AS TEXT), 'dlv_retained_' || CAST(i AS TEXT), $expiry, 1 FROM n" >/dev/null
 }
 
 RESULTS=()
