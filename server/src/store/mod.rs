@@ -17,8 +17,8 @@ pub const DELIVERED_RETENTION_SECONDS: i64 = 7 * 86_400;
 /// receiver's batches never wait behind one delete of millions of rows.
 const PURGE_CHUNK: u64 = 5_000;
 
-/// Deletes the rows of a replay table expired before `now_seconds`, chunk by chunk over the
-/// expiry index.
+/// Deletes the rows of a replay table expired before `now_seconds`, chunk by chunk in
+/// expiry order over the expiry index.
 async fn purge_replay_table(
     db: &crate::db::Db,
     table: &str,
@@ -28,29 +28,40 @@ async fn purge_replay_table(
     // directly instead of through the key's index first: one random index search less per
     // row, on tables of millions whose keys (delivery ids) are in no order. SQLite's rowid;
     // PostgreSQL's ctid, re-checked against the expiry in case a row was taken over since.
+    // Each chunk starts at the last one's latest expiry ($2): PostgreSQL keeps the index
+    // entries of deleted rows until a vacuum, and a scan from the start would walk every
+    // one of the run's earlier chunks again.
+    let chunk_rows = format!(
+        "SELECT {{address}} FROM {table} \
+         WHERE expires_at_seconds >= $2 AND expires_at_seconds < $1 \
+         ORDER BY expires_at_seconds LIMIT {PURGE_CHUNK}"
+    );
     let sql = match db.backend {
         crate::db::Backend::Sqlite => format!(
-            "DELETE FROM {table} WHERE rowid IN \
-             (SELECT rowid FROM {table} WHERE expires_at_seconds < $1 LIMIT {PURGE_CHUNK})"
+            "DELETE FROM {table} WHERE rowid IN ({}) RETURNING expires_at_seconds",
+            chunk_rows.replace("{address}", "rowid")
         ),
         crate::db::Backend::Postgres => format!(
-            "DELETE FROM {table} WHERE ctid = ANY(ARRAY( \
-               SELECT ctid FROM {table} WHERE expires_at_seconds < $1 LIMIT {PURGE_CHUNK})) \
-             AND expires_at_seconds < $1"
+            "DELETE FROM {table} WHERE ctid = ANY(ARRAY({})) AND expires_at_seconds < $1 \
+             RETURNING expires_at_seconds",
+            chunk_rows.replace("{address}", "ctid")
         ),
     };
-    let mut removed = 0;
+    let (mut removed, mut from) = (0, i64::MIN);
     loop {
-        let chunk = {
+        let expiries: Vec<i64> = {
             // On SQLite, in turn with the receiver's and the worker's writes.
             let _turn = db.write_turn().await;
-            sqlx::query(&sql)
+            sqlx::query_scalar(&sql)
                 .bind(now_seconds)
-                .execute(&db.pool)
+                .bind(from)
+                .fetch_all(&db.pool)
                 .await?
-                .rows_affected()
         };
+        let chunk = expiries.len() as u64;
         removed += chunk;
+        // Rows of this latest expiry past the chunk's limit are still ahead of it.
+        from = expiries.into_iter().max().unwrap_or(from);
         if chunk < PURGE_CHUNK {
             return Ok(removed);
         }
