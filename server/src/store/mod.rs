@@ -31,20 +31,22 @@ async fn purge_replay_table(
     // Each chunk starts at the last one's latest expiry ($2): PostgreSQL keeps the index
     // entries of deleted rows until a vacuum, and a scan from the start would walk every
     // one of the run's earlier chunks again.
-    let chunk_rows = format!(
-        "SELECT {{address}} FROM {table} \
-         WHERE expires_at_seconds >= $2 AND expires_at_seconds < $1 \
-         ORDER BY expires_at_seconds LIMIT {PURGE_CHUNK}"
-    );
+    let chunk_rows = |address: &str| {
+        format!(
+            "SELECT {address} FROM {table} \
+             WHERE expires_at_seconds >= $2 AND expires_at_seconds < $1 \
+             ORDER BY expires_at_seconds LIMIT {PURGE_CHUNK}"
+        )
+    };
     let sql = match db.backend {
         crate::db::Backend::Sqlite => format!(
             "DELETE FROM {table} WHERE rowid IN ({}) RETURNING expires_at_seconds",
-            chunk_rows.replace("{address}", "rowid")
+            chunk_rows("rowid")
         ),
         crate::db::Backend::Postgres => format!(
             "DELETE FROM {table} WHERE ctid = ANY(ARRAY({})) AND expires_at_seconds < $1 \
              RETURNING expires_at_seconds",
-            chunk_rows.replace("{address}", "ctid")
+            chunk_rows("ctid")
         ),
     };
     let (mut removed, mut from) = (0, i64::MIN);
