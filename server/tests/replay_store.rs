@@ -291,3 +291,40 @@ async fn purge_removes_expired_entries_in_chunks_on_sqlite() {
 async fn purge_removes_expired_entries_in_chunks_on_postgres() {
     purge_removes_expired_entries_in_chunks(Backend::Postgres).await;
 }
+
+/// On SQLite the replay writer keeps a connection of its own from batch to batch (its page
+/// cache stays warm); the pool keeps all of its connections for everything else, even a
+/// pool of one, and the writer's next batches still go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_writer_leaves_the_pool_its_connections() {
+    let store = Store::fresh(Backend::Sqlite).await.unwrap();
+    let db = fluxora_server::db::Db::open(&config(&store, &[]).database, 1)
+        .await
+        .unwrap();
+    let now = 1_800_000_000;
+    let entry = |n: u32| CapturedEntry {
+        delivery_id: format!("dlv_pool_{n}"),
+        timestamp: now,
+        signature: format!("{n:064x}"),
+        now,
+        signature_expires_at: now + 300,
+    };
+    for n in 0..3 {
+        let verdict = replay::check_and_record(&db, &entry(n), RETENTION, None)
+            .await
+            .unwrap();
+        assert_eq!(verdict, ReplayVerdict::Fresh, "delivery {n}");
+        // Within the pool's acquire timeout (800 ms): no connection is missing from it.
+        let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_seen_deliveries")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(recorded, i64::from(n) + 1);
+    }
+    let again = replay::check_and_record(&db, &entry(1), RETENTION, None)
+        .await
+        .unwrap();
+    assert_eq!(again, ReplayVerdict::DuplicateDelivery);
+    db.pool.close().await;
+    store.remove().await;
+}
