@@ -5,6 +5,8 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
+    # A server a bench stopped (SIGSTOP) handles the TERM once continued.
+    kill -CONT "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
   rm -rf "$WORK"

@@ -3,32 +3,40 @@
 # and as many signature pairs, against an empty store, in one run, on the embedded SQLite
 # and on PostgreSQL (127.0.0.1:5432, database `test`, a fresh schema).
 #
-# The retained entries expire over EXPIRY_SPREAD seconds from the start of the load (about
+# Two servers run side by side, one over an empty store and one over the full one, and the
+# load alternates between them: SLOTS (default 6) slots of SLOT_SECONDS (default 5) seconds
+# each, so a neighbour's load on this shared machine, which comes and goes over tens of
+# seconds, falls on both sides of the ratio alike. The table gives the ratio over all slots
+# and the median of the slot pairs' ratios.
+#
+# The retained entries expire over EXPIRY_SPREAD seconds from the end of the fill (about
 # ENTRIES / EXPIRY_SPREAD rows per second and table, more than the intake), each pair at its
 # timestamp plus the tolerance as the receiver writes them, and the server
 # purges every PURGE_EVERY seconds: the table shows the throughput next to how many rows the
 # purge removed during the load and how many expired rows it had left at the end.
 #
 #   bash benches/server/replay-store.sh
-#   ENTRIES=1000000 SECONDS_PER_TARGET=10 bash benches/server/replay-store.sh
+#   ENTRIES=1000000 SLOTS=2 bash benches/server/replay-store.sh
 #   BACKENDS=sqlite EXPIRY_SPREAD=86400 bash benches/server/replay-store.sh  # a slow expiry
 . "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
 
 ENTRIES="${ENTRIES:-10000000}"
-DURATION="${SECONDS_PER_TARGET:-30}"
 CONNECTIONS="${CONNECTIONS:-32}"
 EXPIRY_SPREAD="${EXPIRY_SPREAD:-2000}"
 # A pair expires at its timestamp plus the tolerance (the server's default, 300 s).
 TOLERANCE=300
 PURGE_EVERY="${PURGE_EVERY:-5}"
+SLOTS="${SLOTS:-6}"
+SLOT_SECONDS="${SLOT_SECONDS:-5}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 PG_URL="${FLUXORA_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export WEBHOOK_SECRET="bench-secret-$$"
 
 step "build (release): fluxora-server and the load generator"
 cargo build --release --locked -p fluxora-server --bin fluxora-server --example loadgen
-BIN="$CARGO_TARGET_DIR/release/fluxora-server"
+# FLUXORA_BENCH_BIN: another build of the server to measure (an A/B comparison).
+BIN="${FLUXORA_BENCH_BIN:-$CARGO_TARGET_DIR/release/fluxora-server}"
 LOADGEN="$CARGO_TARGET_DIR/release/examples/loadgen"
 . "$ROOT/benches/server/lib.sh"
 
@@ -67,67 +75,123 @@ fill() {
 }
 
 RESULTS=()
-# run BACKEND LABEL FILL: one server, optionally a full store, one load.
-run() {
-  local backend="$1" label="$2" full="$3" where args=() now expired_before expired_after line
+# Where a store lives: sets WHERE and ARGS for backend $1, store $2 (a directory or a schema).
+locate() {
+  local backend="$1" store="$2"
   if [ "$backend" = sqlite ]; then
-    mkdir -p "$WORK/$label"
-    where="$WORK/$label/fluxora.db"
-    args=(--data-dir "$WORK/$label" --purge-interval-seconds "$PURGE_EVERY")
+    mkdir -p "$WORK/$store"
+    WHERE="$WORK/$store/fluxora.db"
+    ARGS=(--data-dir "$WORK/$store" --purge-interval-seconds "$PURGE_EVERY")
   else
-    where="replaystore_$$_$label"
-    args=(--database-url "$PG_URL" --database-schema "$where" --purge-interval-seconds "$PURGE_EVERY")
+    WHERE="replaystore_$$_$store"
+    ARGS=(--database-url "$PG_URL" --database-schema "$WHERE" --purge-interval-seconds "$PURGE_EVERY")
   fi
-  # Started once to create and migrate the store.
-  start_server "$WORK/$label.log" "${args[@]}"
-  stop_last
-  if [ "$full" = full ]; then
-    step "$backend: filling the store with $ENTRIES delivery ids and $ENTRIES signature pairs"
-    local started=$SECONDS
-    fill "$backend" "$where" "$(( $(date +%s) + 15 ))"
-    echo "filled in $(( SECONDS - started )) s"
-  fi
-  local count="SELECT (SELECT COUNT(*) FROM webhook_seen_deliveries) + (SELECT COUNT(*) FROM webhook_seen_signatures)"
-  local rows_before; rows_before="$(sql "$backend" "$where" "$count")"
-  start_server "$WORK/$label.log" "${args[@]}"
-  step "load: $backend, $label store ($DURATION s, $CONNECTIONS connections)"
-  now="$(date +%s)"
-  expired_before="$(sql "$backend" "$where" "SELECT COUNT(*) FROM webhook_seen_deliveries WHERE expires_at_seconds < $now")"
-  line="$("$LOADGEN" --url "http://$ADDRESS/internal/webhooks/receive" --seconds "$DURATION" \
-    --connections "$CONNECTIONS" --label "$backend $label")"
-  echo "$line"
-  now="$(date +%s)"
-  expired_after="$(sql "$backend" "$where" "SELECT COUNT(*) FROM webhook_seen_deliveries WHERE expires_at_seconds < $now")"
-  local rows_after; rows_after="$(sql "$backend" "$where" "$count")"
-  stop_last
-  [ "$backend" = postgres ] && psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $where CASCADE" >/dev/null 2>&1
-  RESULTS+=("$backend $label $rows_before $rows_after $expired_before $expired_after $line")
 }
 
+# CPU time (user + system, in clock ticks) the process $1 has used so far.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# load_slot ADDRESS PID LABEL: one slot of load on the server at ADDRESS; prints the load
+# generator's record with the server's CPU time in it.
+load_slot() {
+  local address="$1" pid="$2" label="$3" before record
+  before="$(cpu_ticks "$pid")"
+  record="$("$LOADGEN" --url "http://$address/internal/webhooks/receive" \
+    --seconds "$SLOT_SECONDS" --connections "$CONNECTIONS" --label "$label")"
+  echo "${record%\}},\"server_cpu_seconds\":$(awk -v t="$(( $(cpu_ticks "$pid") - before ))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')}"
+}
+
+rate() {
+  grep -o '"verified_per_second":[0-9]*' <<<"$1" | cut -d: -f2
+}
+
+count_rows="SELECT (SELECT COUNT(*) FROM webhook_seen_deliveries) + (SELECT COUNT(*) FROM webhook_seen_signatures)"
+
+# One backend: an empty and a full store, each behind a server of its own, loaded in turn.
+measure() {
+  local backend="$1" empty_where full_where empty_address full_address empty_pid full_pid
+  locate "$backend" empty
+  empty_where="$WHERE"
+  start_server "$WORK/empty.log" "${ARGS[@]}"
+  empty_address="$ADDRESS"
+  empty_pid="${PIDS[-1]}"
+  locate "$backend" full
+  full_where="$WHERE"
+  start_server "$WORK/full.log" "${ARGS[@]}"
+  stop_last
+  step "$backend: filling a store with $ENTRIES delivery ids and $ENTRIES signature pairs"
+  local started=$SECONDS
+  fill "$backend" "$full_where" "$(( $(date +%s) + 15 ))"
+  echo "filled in $(( SECONDS - started )) s"
+  start_server "$WORK/full.log" "${ARGS[@]}"
+  full_address="$ADDRESS"
+  full_pid="${PIDS[-1]}"
+  local rows_before
+
+  step "load: $backend, $SLOTS slots of $SLOT_SECONDS s on each store in turn ($CONNECTIONS connections)"
+  local slot line
+  # A first slot on each, not counted, warms both servers' caches, and lets the purge
+  # catch up with the rows expired while the store was being filled.
+  for slot in $(seq 0 "$SLOTS"); do
+    # The full store's server is stopped while the empty one is loaded: its purge does
+    # not take the empty one's CPU, and catches up with the rows expired meanwhile in
+    # its own slot.
+    kill -STOP "$full_pid"
+    line="$(load_slot "$empty_address" "$empty_pid" empty)"
+    [ "$slot" -gt 0 ] && RESULTS+=("$backend empty $slot $line")
+    kill -CONT "$full_pid"
+    line="$(load_slot "$full_address" "$full_pid" full)"
+    [ "$slot" -gt 0 ] && RESULTS+=("$backend full $slot $line")
+    [ "$slot" -eq 0 ] && rows_before="$(sql "$backend" "$full_where" "$count_rows")"
+    [ "$slot" -gt 0 ] && echo "slot $slot: $(rate "${RESULTS[-2]}")/s empty, $(rate "$line")/s full"
+  done
+
+  local now; now="$(date +%s)"
+  local expired_after rows_after
+  expired_after="$(sql "$backend" "$full_where" "SELECT COUNT(*) FROM webhook_seen_deliveries WHERE expires_at_seconds < $now")"
+  rows_after="$(sql "$backend" "$full_where" "$count_rows")"
+  stop_last
+  stop_last
+  SUMMARY+=("$backend $rows_before $rows_after $expired_after")
+  if [ "$backend" = postgres ]; then
+    psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $empty_where CASCADE; DROP SCHEMA IF EXISTS $full_where CASCADE" >/dev/null 2>&1 || true
+  else
+    rm -rf "$(dirname "$empty_where")" "$(dirname "$full_where")"
+  fi
+}
+
+SUMMARY=()
 for backend in $BACKENDS; do
   if [ "$backend" = postgres ] \
     && ! { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && command -v psql >/dev/null; }; then
     echo "*** PostgreSQL NOT RUN: nothing listens on 127.0.0.1:5432 (or no psql)" >&2
     continue
   fi
-  run "$backend" empty -
-  run "$backend" full full
+  measure "$backend"
 done
 
 step "results"
-printf '%s\n' "${RESULTS[@]}" | python3 -c '
-import json, sys
-rows = [line.split(" ", 6) for line in sys.stdin]
-empty = {r[0]: json.loads(r[6])["verified_per_second"] for r in rows if r[1] == "empty"}
-print("\n| backend | replay store at start (rows) | verified deliveries/s | vs empty store | p50 ms | p99 ms | rows purged during the load | expired delivery ids left at the end |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for backend, label, before, after, expired_before, expired_after, record in rows:
-    r = json.loads(record)
-    ratio = r["verified_per_second"] / empty[backend] if empty.get(backend) else 0
+{ printf '%s\n' "${SUMMARY[@]}"; echo; printf '%s\n' "${RESULTS[@]}"; } | python3 -c '
+import json, statistics, sys
+text = sys.stdin.read().split("\n\n")
+summary = {line.split()[0]: [int(v) for v in line.split()[1:]] for line in text[0].splitlines() if line}
+rows = [line.split(" ", 3) for line in text[1].splitlines() if line]
+print("\n| backend | store at start (rows) | verified deliveries/s (all slots) | vs empty store | median of the slot pairs ratios | p99 ms (median slot) | server CPU per delivery | rows purged during the loads | expired delivery ids left at the end |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for backend, (before, after, expired_after) in summary.items():
+    slots = {label: [json.loads(r[3]) for r in rows if r[0] == backend and r[1] == label] for label in ("empty", "full")}
+    rate = {label: sum(s["verified"] for s in v) / sum(s["seconds"] for s in v) for label, v in slots.items()}
+    pairs = [f["verified_per_second"] / e["verified_per_second"] for e, f in zip(slots["empty"], slots["full"]) if e["verified_per_second"]]
+    p99 = {label: statistics.median(s["p99_ms"] for s in v) for label, v in slots.items()}
+    cpu = {label: 1e6 * sum(s["server_cpu_seconds"] for s in v) / max(1, sum(s["verified"] for s in v)) for label, v in slots.items()}
     # Each verified delivery adds a delivery id and a signature pair.
-    purged = int(before) + 2 * r["verified"] - int(after)
-    print("| {} | {:,} | {} | {:.2f}x | {} | {} | {:,} | {:,} |".format(
-        backend, int(before), r["verified_per_second"], ratio, r["p50_ms"], r["p99_ms"], purged, int(expired_after)))
+    purged = before + 2 * sum(s["verified"] for s in slots["full"]) - after
+    print("| {} empty | 0 | {:,.0f} | 1.00x | | {:.1f} | {:.0f} µs | | |".format(backend, rate["empty"], p99["empty"], cpu["empty"]))
+    print("| {} full | {:,} | {:,.0f} | **{:.2f}x** | {:.2f}x ({}) | {:.1f} | {:.0f} µs | {:,} | {:,} |".format(
+        backend, before, rate["full"], rate["full"] / rate["empty"], statistics.median(pairs),
+        ", ".join("{:.2f}".format(p) for p in pairs), p99["full"], cpu["full"], purged, expired_after))
 '
-printf '\n%s s per target, %s connections, purge every %s s, retained rows expiring over %s s; loopback, %s cores, load generator on the same machine.\n' \
-  "$DURATION" "$CONNECTIONS" "$PURGE_EVERY" "$EXPIRY_SPREAD" "$(nproc)"
+printf '\n%s slots of %s s on each store, %s connections, purge every %s s, retained rows expiring over %s s; loopback, %s cores, load generator on the same machine.\n' \
+  "$SLOTS" "$SLOT_SECONDS" "$CONNECTIONS" "$PURGE_EVERY" "$EXPIRY_SPREAD" "$(nproc)"
