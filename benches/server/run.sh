@@ -37,9 +37,8 @@ if [ ! -d "$BENCH_DIR/node_modules/express" ]; then
 fi
 
 
-# Every target runs at once; the load visits them in turn, SLOT_SECONDS each, ROUNDS times
-# per connection count (after an uncounted warm-up slot each), so a neighbour's load on this
-# shared machine, which comes and goes over tens of seconds, falls on every target alike.
+# Every target runs at once, so that a neighbour's load on this shared machine, which comes
+# and goes over tens of seconds, falls on every target alike (see the header).
 LABELS=()
 URLS=()
 add_target() {

@@ -25,7 +25,7 @@ use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{CapturedEntry, DbReservation, single};
-use crate::db::Backend;
+use crate::db::{Backend, WriteTurn};
 
 /// Operations in one transaction at most (and a bound on the statements' parameters).
 const MAX_BATCH: usize = 128;
@@ -137,7 +137,7 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Starts the writer tasks; they end when this handle is dropped, after the queue drains.
     /// On SQLite each batch takes `turn`, the process's write turn (see `Db::write_turn`).
-    pub fn start(pool: AnyPool, backend: Backend, turn: Arc<Mutex<()>>) -> Self {
+    pub fn start(pool: AnyPool, backend: Backend, turn: WriteTurn) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers(backend) {
@@ -145,7 +145,6 @@ impl GroupCommit {
                 pool: pool.clone(),
                 backend,
                 turn: turn.clone(),
-                held: None,
             };
             tokio::spawn(writer.write_batches(receiver.clone()));
         }
@@ -242,19 +241,12 @@ fn settled(answer: Answer) -> Result<bool, sqlx::Error> {
 struct Writer {
     pool: AnyPool,
     backend: Backend,
-    turn: Arc<Mutex<()>>,
-    /// On SQLite, the connection this writer keeps from batch to batch, detached from the
-    /// pool (which opens another in its place). SQLite drops a connection's whole page cache
-    /// once another connection has written since its last transaction, and the pool hands
-    /// out its idle connections oldest first: batches on the pool's connections in turn
-    /// each started cold, every index's upper levels read again. With ten million retained
-    /// delivery ids that cost a tenth of the receiver's throughput.
-    held: Option<AnyConnection>,
+    turn: WriteTurn,
 }
 
 impl Writer {
     /// One writer: takes a batch, writes it, answers it, until the queue is closed and empty.
-    async fn write_batches(mut self, queue: Arc<Mutex<mpsc::Receiver<Op>>>) {
+    async fn write_batches(self, queue: Arc<Mutex<mpsc::Receiver<Op>>>) {
         let mut waiting: VecDeque<Op> = VecDeque::new();
         loop {
             // With operations of its own still waiting this writer never blocks on the queue:
@@ -288,16 +280,17 @@ impl Writer {
     /// group on PostgreSQL (see [`postgres`]). When the database cannot be reached every
     /// operation gets that error; any other failure (a deadlock between instances, say) runs
     /// the operations again one by one, so one bad row never fails its neighbours.
-    async fn write_batch(&mut self, batch: Vec<Op>) {
+    async fn write_batch(&self, batch: Vec<Op>) {
         let (pool, backend) = (&self.pool, self.backend);
         let written = match backend {
             Backend::Sqlite => {
-                let _turn = self.turn.lock().await;
-                let written = write_in_transaction(pool, &mut self.held, &batch).await;
+                // The turn's connection, kept from batch to batch (see `WriteTurn`).
+                let mut kept = self.turn.lock().await;
+                let written = write_in_transaction(pool, &mut kept, &batch).await;
                 if written.is_err() {
                     // A connection that failed is not trusted again: the next batch takes
                     // a new one.
-                    self.held = None;
+                    *kept = None;
                 }
                 written
             }
@@ -328,15 +321,15 @@ impl Writer {
     }
 }
 
-/// Writes `batch` in one transaction on `held`, taken from `pool` first when empty.
+/// Writes `batch` in one transaction on `kept`, taken from `pool` first when empty.
 async fn write_in_transaction(
     pool: &AnyPool,
-    held: &mut Option<AnyConnection>,
+    kept: &mut Option<AnyConnection>,
     batch: &[Op],
 ) -> Result<Vec<Answer>, sqlx::Error> {
-    let conn = match held {
+    let conn = match kept {
         Some(conn) => conn,
-        None => held.insert(pool.acquire().await?.detach()),
+        None => kept.insert(pool.acquire().await?.detach()),
     };
     let mut tx = conn.begin().await?;
     let answers = apply(&mut tx, Backend::Sqlite, batch).await?;
